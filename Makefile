@@ -1,0 +1,79 @@
+# nodetap build: bpf/*.bpf.c -> build/*.bpf.o -> build/*.skel.h -> ./nodetap
+#
+#   make            build ./nodetap (installs missing build packages first)
+#   make run        build, then trace the bundled example app (examples/)
+#   make test       build, then run the whole test suite (tests/run)
+#   make bench      cost benchmarks (bench/run)
+#   make vmlinux    regenerate vmlinux/x86/vmlinux.h from this kernel's BTF
+#   make clean
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+OUT      := build
+ARCH     := x86
+
+# Warnings are errors on both sides.
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+            -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -fno-omit-frame-pointer \
+            -Iinclude -I$(OUT) -Iuser
+LDLIBS   := -lbpf -lelf -lz -liberty
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+            -Iinclude -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+# Everything but main.o, so that unit tests link the real modules.
+LIB_OBJS  := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+HEADERS   := $(wildcard include/*.h user/*.h bpf/*.h)
+
+.PHONY: all deps deps-test run test unit bench vmlinux clean
+all: deps nodetap
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+nodetap: $(USER_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(HEADERS) vmlinux/$(ARCH)/vmlinux.h | $(OUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# User objects include skeletons; build them all first.
+$(OUT)/user/%.o: user/%.c $(HEADERS) $(SKELS) | $(OUT)
+	@mkdir -p $(OUT)/user
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT):
+	@mkdir -p $(OUT)
+
+$(OUT)/unit-tests: $(UNIT_SRCS) $(LIB_OBJS) tests/unit/check.h
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS)
+
+unit: deps $(OUT)/unit-tests
+
+run: all
+	./examples/run-demo.sh
+
+test: deps deps-test nodetap $(OUT)/unit-tests
+	tests/run
+
+bench: all
+	bench/run
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(OUT) nodetap

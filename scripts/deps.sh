@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building and testing nodetap needs, and only what is missing.
+# Called by the Makefile before a build (deps-build) and by the test runner
+# (deps-test); safe to run again: a second run installs nothing.
+set -euo pipefail
+
+# Debian packages a build needs: the BPF compiler, libbpf and bpftool for
+# skeletons, libelf for symbol tables, libiberty for the C++ demangler.
+BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev make gcc pkg-config)
+# What the tests need on top: iproute2 for network namespaces, jq to read
+# nodetap's JSON, libuv1-dev for the test program that links a shared libuv,
+# node and npm for the workloads and for fetching other node majors.
+TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps)
+
+missing=()
+want=("${BUILD_PKGS[@]}")
+[ "${1:-build}" = test ] && want+=("${TEST_PKGS[@]}")
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node may come from elsewhere than Debian's nodejs package; a working node and
+# npm on PATH is what matters.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+	filtered=()
+	for p in "${missing[@]}"; do
+		case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
+	done
+	missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages: ${missing[*]}; run as root or install them with apt-get" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# apt-cache and install need package lists; a fresh machine has none.
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
