@@ -15,7 +15,7 @@ ARCH     := x86
 
 # Warnings are errors on both sides.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+CFLAGS   += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -fno-omit-frame-pointer \
             -Iinclude -I$(OUT) -Iuser
 LDLIBS   := -lbpf -lelf -lz -liberty

@@ -1,0 +1,80 @@
+/* Shared BPF pieces: the loss counters, the process filter and log2
+ * histogram slots. Each .bpf.c includes this once and gets its own copy of
+ * the maps (one skeleton per capability). */
+#ifndef NODETAP_COMMON_BPF_H
+#define NODETAP_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "nodetap.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before load. */
+const volatile bool filter_pids = false;   /* only pids in traced_pids */
+const volatile bool follow_children = false; /* add children of traced pids */
+
+/* Read by the loader with every report; see enum nt_loss. */
+__u64 nt_losses[NT_LOSS_MAX] = {};
+
+static __always_inline void nt_lose(enum nt_loss what)
+{
+	if (what < NT_LOSS_MAX)
+		__sync_fetch_and_add(&nt_losses[what], 1);
+}
+
+/* Processes (tgids) to trace when filter_pids is set. The loader fills it
+ * from -p; with `-- COMMAND` it holds the command and, through the fork
+ * tracepoint below, its descendants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_pids SEC(".maps");
+
+static __always_inline bool nt_pid_traced(__u32 tgid)
+{
+	if (!filter_pids)
+		return true;
+	return bpf_map_lookup_elem(&traced_pids, &tgid) != NULL;
+}
+
+/* raw_tp needs no tracefs. Fires for threads too; a thread's tgid is its
+ * parent's, so the lookup finds it and the update is a no-op. */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(nt_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	if (!follow_children || ptgid == ctgid)
+		return 0;
+	if (bpf_map_lookup_elem(&traced_pids, &ptgid) &&
+	    bpf_map_update_elem(&traced_pids, &ctgid, &one, BPF_ANY))
+		nt_lose(NT_LOSS_AGG_FULL);
+	return 0;
+}
+
+/* log2 slot of V: 0 for 0, else floor(log2(v)) + 1, capped. */
+static __always_inline __u32 nt_log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	if (!v)
+		return 0;
+#pragma unroll
+	for (int shift = 32; shift > 0; shift >>= 1) {
+		if (v >> shift) {
+			v >>= shift;
+			slot += shift;
+		}
+	}
+	slot += 1;
+	return slot < NT_HIST_SLOTS ? slot : NT_HIST_SLOTS - 1;
+}
+
+#endif

@@ -1,0 +1,119 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "common.h"
+#include "json.h"
+#include "nodetap.h"
+
+static bool libbpf_verbose, libbpf_debug;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !libbpf_debug)
+		return 0;
+	/* libbpf warns about probes it could not place; we say it better,
+	 * with the reason, in probes.c. */
+	if (level == LIBBPF_WARN && !libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int nt_bpf_setup(const struct nt_opts *o)
+{
+	libbpf_verbose = o->verbose;
+	/* libbpf's own debug output (the verifier log among it) is long:
+	 * only on request. */
+	libbpf_debug = getenv("NODETAP_LIBBPF_DEBUG") != NULL;
+	libbpf_set_print(libbpf_print);
+	if (geteuid() != 0) {
+		fprintf(stderr, "nodetap %s: must run as root (it loads BPF programs and places "
+			"uprobes: CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN); try sudo\n", o->cmd);
+		return NT_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+int nt_setup_filter(struct nt_session *s, const struct nt_opts *o,
+		    struct bpf_map *traced_pids, struct bpf_program *fork_prog,
+		    struct bpf_link **link)
+{
+	int fd = bpf_map__fd(traced_pids);
+	__u8 one = 1;
+
+	*link = NULL;
+	for (int i = 0; i < o->npids; i++) {
+		__u32 pid = (__u32)o->pids[i];
+
+		if (bpf_map_update_elem(fd, &pid, &one, BPF_ANY)) {
+			fprintf(stderr, "nodetap %s: adding pid %u to the filter: %s\n", o->cmd, pid,
+				strerror(errno));
+			return NT_EXIT_RUNTIME;
+		}
+	}
+	if (!o->command)
+		return 0;
+	*link = bpf_program__attach(fork_prog);
+	if (!*link) {
+		fprintf(stderr, "nodetap %s: cannot follow the children of COMMAND: attaching "
+			"raw tracepoint sched_process_fork: %s\n", o->cmd, strerror(errno));
+		return NT_EXIT_RUNTIME;
+	}
+	pid_t child = nt_session_fork_command(s);
+	if (child < 0)
+		return NT_EXIT_RUNTIME;
+	__u32 pid = (__u32)child;
+	if (bpf_map_update_elem(fd, &pid, &one, BPF_ANY)) {
+		fprintf(stderr, "nodetap %s: adding COMMAND's pid to the filter: %s\n", o->cmd,
+			strerror(errno));
+		return NT_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static const char *const loss_names[NT_LOSS_MAX] = {
+	[NT_LOSS_RINGBUF] = "ring_buffer_drops",
+	[NT_LOSS_AGG_FULL] = "map_full",
+	[NT_LOSS_INFLIGHT_FULL] = "inflight_full",
+	[NT_LOSS_STACK] = "stacks_not_taken",
+	[NT_LOSS_UNMATCHED] = "unmatched_completions",
+	[NT_LOSS_TRUNCATED] = "truncated_strings",
+};
+
+void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
+		      struct nt_symbolizer *sym)
+{
+	struct nt_symbolizer_stats st = { 0 };
+	bool any = false;
+
+	if (sym)
+		nt_symbolizer_stats(sym, &st);
+	if (o->json) {
+		struct nt_json j;
+
+		nt_json_begin(&j, stdout, "losses");
+		for (int i = 0; i < NT_LOSS_MAX; i++)
+			nt_json_u64(&j, loss_names[i], losses[i]);
+		nt_json_u64(&j, "frames_unnamed", st.unnamed);
+		nt_json_u64(&j, "frames_unknown", st.unknown);
+		nt_json_u64(&j, "perfmap_lines_rejected", st.perfmap_lines_rejected);
+		nt_json_end(&j);
+		return;
+	}
+	printf("lost since start:");
+	for (int i = 0; i < NT_LOSS_MAX; i++) {
+		if (!losses[i])
+			continue;
+		printf("%s %llu %s", any ? "," : "", (unsigned long long)losses[i], loss_names[i]);
+		any = true;
+	}
+	if (st.unnamed || st.unknown) {
+		printf("%s %llu frames unnamed, %llu unknown", any ? "," : "",
+		       (unsigned long long)st.unnamed, (unsigned long long)st.unknown);
+		any = true;
+	}
+	printf("%s\n", any ? "" : " nothing");
+}

@@ -1,0 +1,7 @@
+/* The subcommands; each returns the process exit status. */
+#ifndef NODETAP_SUBCOMMANDS_H
+#define NODETAP_SUBCOMMANDS_H
+
+int cmd_dns(int argc, char **argv);
+
+#endif

@@ -1,0 +1,41 @@
+/* targets: which node binaries and processes a subcommand attaches to.
+ *
+ * -p PID: the process's own executable (through /proc/PID/exe, so that it
+ * works inside containers) and the libraries it maps; probes go into that
+ * process only. Otherwise: every distinct node executable that runs now
+ * (found through /proc/PID/exe, deduplicated by device and inode), `node` on
+ * PATH, --binary paths and node binaries named in `-- COMMAND`; probes go on
+ * the file, for every process that runs it. */
+#ifndef NODETAP_TARGETS_H
+#define NODETAP_TARGETS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "options.h"
+
+struct nt_target {
+	char *path;      /* opens the executable from here (our namespace) */
+	char *root;      /* "/proc/PID/root" for files of that process, or "" */
+	pid_t pid;       /* -1: every process that runs the file */
+	char comm[16];   /* for -p targets */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct nt_targets {
+	struct nt_target *t;
+	int n;
+};
+
+/* Fill TARGETS from the options. Returns 0, or NT_EXIT_RUNTIME after printing
+ * one line naming the process or file that is wrong (no such process, not
+ * readable, ...). Finding no node binary at all is not an error here: the
+ * caller says so once no probe could be placed. */
+int nt_targets_find(const struct nt_opts *o, struct nt_targets *targets);
+void nt_targets_free(struct nt_targets *targets);
+
+/* Does this file name look like a node executable ("node", "nodejs",
+ * "node20", "node-v22")? Exposed for tests. */
+bool nt_looks_like_node(const char *path);
+
+#endif
