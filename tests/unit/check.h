@@ -1,4 +1,4 @@
-/* check.h: the unit-test harness. Each tests/unit/*.c file defines tests with
+/* check.h: the unit-test harness. Each file in tests/unit defines tests with
  * TEST(name) { ... } and uses CHECK*; tests register themselves at load time
  * and tests/unit/main.c runs them all and prints "N passed, N failed". */
 #ifndef NODETAP_CHECK_H
