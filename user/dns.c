@@ -18,6 +18,7 @@
 #include "subcommands.h"
 #include "symbolize.h"
 #include "targets.h"
+#include "uvlocate.h"
 
 enum sort_key { SORT_COUNT, SORT_TOTAL, SORT_ERRORS, SORT_HOST };
 
@@ -447,6 +448,21 @@ static int on_event(void *arg, void *data, size_t len)
 	return 0;
 }
 
+/* Were both ends of a lookup placed somewhere? Starts alone count nothing
+ * (lookups are accounted at completion); completions alone match nothing. */
+static bool both_ends_placed(const struct nt_probes *p)
+{
+	bool start = false, done = false;
+
+	for (int i = 0; i < p->nres; i++) {
+		if (p->res[i].err)
+			continue;
+		start |= !strcmp(p->res[i].func, "uv_getaddrinfo");
+		done |= !strcmp(p->res[i].func, "uv__getaddrinfo_done");
+	}
+	return start && done;
+}
+
 #define OPT_SORT 2000
 
 static int handle_opt(int key, const char *arg, void *ctx)
@@ -551,8 +567,8 @@ int cmd_dns(int argc, char **argv)
 		goto out;
 
 	const struct nt_probe_spec specs[] = {
-		{ "uv_getaddrinfo", c.skel->progs.dns_start, false, true },
-		{ "uv__getaddrinfo_done", c.skel->progs.dns_done, false, true },
+		{ "uv_getaddrinfo", c.skel->progs.dns_start, false, true, NULL },
+		{ "uv__getaddrinfo_done", c.skel->progs.dns_done, false, true, nt_uv_locate_gai_done },
 	};
 	nt_probes_place(&probes, specs, 2, &targets);
 	nt_probes_report(&probes, "dns", c.o.json, c.o.verbose);
@@ -560,6 +576,12 @@ int cmd_dns(int argc, char **argv)
 		fprintf(stderr, "nodetap dns: no probe could be placed: %s\n",
 			targets.n ? "see the reasons above" :
 			"no node binary found (is node running? name one with --binary or -p)");
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
+	if (!both_ends_placed(&probes)) {
+		fprintf(stderr, "nodetap dns: cannot trace lookups: uv_getaddrinfo and "
+			"uv__getaddrinfo_done must both be placed (see above)\n");
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}

@@ -72,8 +72,8 @@ static int libuv_of_binary(const struct nt_elf *e, const char *root, char *out, 
 	return -ENOENT;
 }
 
-/* Find SPEC's function in E; fills the offset or a reason. */
-static int resolve(const struct nt_elf *e, const struct nt_probe_spec *spec,
+/* Find SPEC's function in E (opened from PATH); fills the offset or a reason. */
+static int resolve(const char *path, const struct nt_elf *e, const struct nt_probe_spec *spec,
 		   uint64_t *offset, char *reason, size_t len)
 {
 	struct nt_sym_match m[8];
@@ -83,6 +83,8 @@ static int resolve(const struct nt_elf *e, const struct nt_probe_spec *spec,
 		snprintf(reason, len, "reading symbols failed: %s", strerror(-n));
 		return n;
 	}
+	if (n == 0 && spec->locate)
+		return spec->locate(path, e, offset, reason, len);
 	if (n == 0) {
 		snprintf(reason, len, "no symbol %s (stripped binary, or not this kind of program)",
 			 spec->func);
@@ -114,14 +116,14 @@ static void place_one(struct nt_probes *p, const struct nt_probe_spec *spec,
 	uint64_t off = 0;
 	int rc;
 
-	rc = resolve(exe, spec, &off, exereason, sizeof(exereason));
+	rc = resolve(t->path, exe, spec, &off, exereason, sizeof(exereason));
 	if (rc == -ENOENT && spec->in_libuv) {
 		/* A distro node may link libuv as a shared library. */
 		int lr = t->pid > 0 ? libuv_of_pid(t->pid, libpath, sizeof(libpath))
 				    : libuv_of_binary(exe, t->root, libpath, sizeof(libpath));
 
 		if (!lr && !nt_elf_open(libpath, &lib, err, sizeof(err))) {
-			rc = resolve(lib, spec, &off, reason, sizeof(reason));
+			rc = resolve(libpath, lib, spec, &off, reason, sizeof(reason));
 			file = libpath;
 		}
 	}

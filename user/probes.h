@@ -10,11 +10,17 @@
 #include "targets.h"
 #include "json.h"
 
+struct nt_elf;
+
 struct nt_probe_spec {
 	const char *func;            /* pattern for nt_elf_find_func */
 	struct bpf_program *prog;
 	bool retprobe;
 	bool in_libuv;               /* may live in a shared libuv.so instead */
+	/* Where the symbol is missing (a stripped library), another way to
+	 * find the function: 0 and its file offset, or -ENOENT and why. */
+	int (*locate)(const char *path, const struct nt_elf *e, uint64_t *offset,
+		      char *why, size_t len);
 };
 
 struct nt_probe_result {
