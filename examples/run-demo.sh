@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 if [ $# -gt 0 ]; then
 	exec ./nodetap dns "$@"
 fi
-echo "+ ./nodetap dns --stacks -- node --perf-basic-prof examples/app.js" >&2
-exec ./nodetap dns --stacks -- node --perf-basic-prof examples/app.js
+echo "+ ./nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack examples/app.js" >&2
+exec ./nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack examples/app.js

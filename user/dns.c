@@ -499,7 +499,7 @@ static const char dns_help[] =
 "  nodetap dns -p 1234 5              pid 1234, a report every 5 seconds\n"
 "  nodetap dns --events -- node app.js\n"
 "                                     run app.js, print each lookup as it completes\n"
-"  nodetap dns --stacks -- node --perf-basic-prof app.js\n"
+"  nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack app.js\n"
 "                                     which JavaScript functions make the lookups\n"
 "\n"
 "Reading the report: one line per (process, hostname) with the count, errors, the\n"

@@ -94,8 +94,8 @@ static void print_help(const struct nt_cmd_spec *spec)
 	if (spec->has_events)
 		fputs("  -e, --events             print each event as it completes\n", stdout);
 	if (spec->has_stacks)
-		fputs("  -s, --stacks             record and name the caller's stack (JS frames need\n"
-		      "                           node --perf-basic-prof)\n", stdout);
+		fputs("  -s, --stacks             record and name the caller's stack (JS frames need node\n"
+		      "                           --perf-basic-prof --interpreted-frames-native-stack)\n", stdout);
 	fputs(common_help, stdout);
 	printf("\nExit status: 0 success (or COMMAND's status), 1 runtime failure, 2 usage error.\n"
 	       "Conventions shared by every subcommand: docs/usage.md.\n");

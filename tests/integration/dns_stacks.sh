@@ -11,7 +11,7 @@ nt_netns_create
 nt_dns_start "$NT_NS" '{"fast.nodetap.test":{"a":"127.0.0.1"}}'
 out=$TEST_TMP/nodetap.jsonl
 # cwd: the perf map goes to /tmp/perf-PID.map whatever the cwd; remove it after.
-"$REPO/nodetap" dns --stacks --json -- ip netns exec "$NT_NS" "$NODE" --perf-basic-prof \
+"$REPO/nodetap" dns --stacks --json -- ip netns exec "$NT_NS" "$NODE" --perf-basic-prof --interpreted-frames-native-stack \
 	"$TESTS_LIB/dns-client.js" --count $N --out "$TEST_TMP/client.json" fast.nodetap.test \
 	>"$out" 2>"$TEST_TMP/stderr" || fail "nodetap exited $?: $(cat "$TEST_TMP/stderr")"
 pid=$(jq -r .pid "$TEST_TMP/client.json")
@@ -30,7 +30,7 @@ assert_eq 0 "$(jq '[.stacks[].frames[] | select(.name == "")] | length' <<<"$sum
 assert_jq "$out" 'select(.type=="losses") | .stacks_not_taken' 0 "stacks not taken"
 
 # The text report shows the same, readable.
-"$REPO/nodetap" dns --stacks -- ip netns exec "$NT_NS" "$NODE" --perf-basic-prof \
+"$REPO/nodetap" dns --stacks -- ip netns exec "$NT_NS" "$NODE" --perf-basic-prof --interpreted-frames-native-stack \
 	"$TESTS_LIB/dns-client.js" --count 2 --out "$TEST_TMP/client2.json" fast.nodetap.test \
 	>"$TEST_TMP/text" 2>"$TEST_TMP/stderr" || fail "nodetap (text) exited $?: $(cat "$TEST_TMP/stderr")"
 rm -f "/tmp/perf-$(jq -r .pid "$TEST_TMP/client2.json").map"
