@@ -58,4 +58,17 @@ struct nt_symbolizer_stats {
 };
 void nt_symbolizer_stats(const struct nt_symbolizer *s, struct nt_symbolizer_stats *out);
 
+/* The details behind perfmap_lines_rejected, summed over every perf map
+ * read (struct in perfmap.h): malformed and overlong lines, bytes read,
+ * files cut at the read bound. */
+struct nt_perfmap_stats;
+void nt_symbolizer_perfmap_stats(const struct nt_symbolizer *s,
+				 struct nt_perfmap_stats *out);
+
+/* Where to report problems (a perf map refused, an ELF file that cannot be
+ * read, kallsyms hidden), each once per process or file. Default: nowhere.
+ * MSG may hold bytes the traced process controls (paths): escape it. */
+typedef void (*nt_symbolizer_warn_fn)(void *ctx, const char *msg);
+void nt_symbolizer_set_warn(struct nt_symbolizer *s, nt_symbolizer_warn_fn fn, void *ctx);
+
 #endif
