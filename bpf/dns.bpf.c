@@ -8,7 +8,10 @@
  * Completion: uprobe on libuv's uv__getaddrinfo_done(work, status), which
  * runs on the loop thread before the callback (and inline, for a call made
  * without a callback). It is a local symbol, but its address is handed to
- * the threadpool, so it always exists out of line. */
+ * the threadpool, so it always exists out of line.
+ * Refusal: uv_getaddrinfo can fail before submitting anything (a hostname
+ * that IDNA cannot convert or longer than 255 bytes: UV_EINVAL); no
+ * completion follows, so a uretprobe accounts for those. */
 #include "common.bpf.h"
 #include "dns.h"
 
@@ -51,6 +54,15 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, NT_MAX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* The request each thread is inside uv_getaddrinfo with, for the uretprobe,
+ * which no longer sees the arguments. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} calling SEC(".maps");
 
 /* (pid, stack id) already announced to the loader. */
 struct stack_seen_key {
@@ -149,8 +161,13 @@ int BPF_KPROBE(dns_start, void *loop, void *req, void *cb, const char *node)
 			nt_lose(NT_LOSS_STACK);
 		}
 	}
-	if (bpf_map_update_elem(&inflight, &k, &s->inf, BPF_ANY))
+	if (bpf_map_update_elem(&inflight, &k, &s->inf, BPF_ANY)) {
 		nt_lose(NT_LOSS_INFLIGHT_FULL);
+		return 0;
+	}
+	__u32 tid = (__u32)id;
+	__u64 r = (__u64)req;
+	bpf_map_update_elem(&calling, &tid, &r, BPF_ANY);
 	return 0;
 }
 
@@ -246,6 +263,38 @@ int BPF_KPROBE(dns_done, void *work, int status)
 	account(s, inf, pid, retcode, lat);
 	if (emit_events)
 		emit(inf, pid, retcode, lat);
+	bpf_map_delete_elem(&inflight, &k);
+	return 0;
+}
+
+/* A call that failed before submitting its request: account it here, since
+ * no completion will come. Sync calls completed inline are already gone from
+ * the in-flight map; successful async ones wait for dns_done. */
+SEC("uretprobe")
+int BPF_KRETPROBE(dns_return, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
+	struct inflight_key k = { .pid = pid };
+	struct inflight *inf;
+	struct scratch *s;
+	__u64 *req;
+
+	req = bpf_map_lookup_elem(&calling, &tid);
+	if (!req)
+		return 0;
+	k.req = *req;
+	bpf_map_delete_elem(&calling, &tid);
+	if (!ret)
+		return 0;
+	inf = bpf_map_lookup_elem(&inflight, &k);
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!inf || !s)
+		return 0;
+	__u64 lat = bpf_ktime_get_ns() - inf->start_ns;
+	account(s, inf, pid, ret, lat);
+	if (emit_events)
+		emit(inf, pid, ret, lat);
 	bpf_map_delete_elem(&inflight, &k);
 	return 0;
 }

@@ -61,6 +61,10 @@ static const char *status_name(int status, char *buf, size_t len)
 		return "ok";
 	if (slot >= 0 && slot < NT_DNS_EAI_SLOTS)
 		return eai_names[slot];
+	if (status == -22)
+		return "EINVAL"; /* refused by uv_getaddrinfo: a bad or too long name */
+	if (status == -12)
+		return "ENOMEM";
 	snprintf(buf, len, "error %d", status);
 	return buf;
 }
@@ -260,7 +264,10 @@ static void report_text(struct dns_ctx *c, struct group *g, int ng, struct row *
 		const struct dns_val *v = &g[i].sum;
 		char host[NT_HOST_LEN * 4 + 1], comm[NT_COMM_LEN * 4 + 1];
 
-		nt_escape(g[i].first->key.host, NT_HOST_LEN, host, sizeof(host));
+		/* The column holds 32: a longer name ends in "..." here and is
+		 * shown whole above its histogram below. */
+		if (nt_escape(g[i].first->key.host, NT_HOST_LEN, host, 30) >= 30)
+			strcat(host, "...");
 		nt_escape(v->comm, NT_COMM_LEN, comm, sizeof(comm));
 		printf("%-8u %-15s %-32s %7llu %6llu %9.2f %9.2f", g[i].first->key.pid, comm,
 		       host[0] ? host : "(none)", (unsigned long long)v->count,
@@ -569,8 +576,9 @@ int cmd_dns(int argc, char **argv)
 	const struct nt_probe_spec specs[] = {
 		{ "uv_getaddrinfo", c.skel->progs.dns_start, false, true, NULL },
 		{ "uv__getaddrinfo_done", c.skel->progs.dns_done, false, true, nt_uv_locate_gai_done },
+		{ "uv_getaddrinfo", c.skel->progs.dns_return, true, true, NULL },
 	};
-	nt_probes_place(&probes, specs, 2, &targets);
+	nt_probes_place(&probes, specs, 3, &targets);
 	nt_probes_report(&probes, "dns", c.o.json, c.o.verbose);
 	if (probes.placed == 0) {
 		fprintf(stderr, "nodetap dns: no probe could be placed: %s\n",
