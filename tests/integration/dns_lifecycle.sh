@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# How a run ends: -d, SIGTERM and Ctrl-C print the final report and exit 0;
+# `-- COMMAND` exits with COMMAND's status; SIGKILL leaves no BPF program,
+# link or uprobe behind (they die with nodetap's file descriptors).
+. "$(dirname "$0")/../lib/common.sh"
+
+NT=$REPO/nodetap
+dns_progs() { bpftool -j prog show | jq '[.[] | select(.name=="dns_start" or .name=="dns_done" or .name=="dns_return")] | length'; }
+no_dns_progs() { [ "$(dns_progs)" = 0 ]; }
+
+"$NODE" -e 'setInterval(() => require("dns").lookup("localhost", () => {}), 100)' &
+target=$!
+on_exit kill_wait $target
+
+# -d: stops by itself, with a final report.
+start=$(now_ms)
+"$NT" dns --json -p $target -d 1 >"$TEST_TMP/d.jsonl" 2>"$TEST_TMP/err" || fail "nodetap -d 1 exited $?: $(cat "$TEST_TMP/err")"
+assert_lt $(($(now_ms) - start)) 5000 "ms for a 1 s run"
+assert_jq "$TEST_TMP/d.jsonl" 'select(.type=="report") | .final' true "final report after -d"
+assert_ge "$(jq -s '[.[] | select(.type=="dns_summary") | .count] | add // 0' "$TEST_TMP/d.jsonl")" 5 "lookups in 1 s at 10/s"
+
+# SIGTERM and SIGINT: final report, exit 0.
+for sig in TERM INT; do
+	"$NT" dns --json -p $target >"$TEST_TMP/$sig.jsonl" 2>"$TEST_TMP/err" &
+	nt=$!
+	on_exit kill_wait $nt KILL
+	wait_for 10 "probes placed" grep -q '"type":"probe"' "$TEST_TMP/$sig.jsonl"
+	sleep 0.5
+	kill -$sig $nt
+	rc=0
+	wait $nt || rc=$?
+	assert_eq 0 "$rc" "exit status after SIG$sig"
+	assert_jq "$TEST_TMP/$sig.jsonl" 'select(.type=="report") | .final' true "final report after SIG$sig"
+done
+
+# COMMAND's exit status is nodetap's.
+rc=0
+"$NT" dns -- "$NODE" -e 'process.exit(7)' >/dev/null 2>&1 || rc=$?
+assert_eq 7 "$rc" "exit status of nodetap -- node -e 'process.exit(7)'"
+
+# SIGKILL: nothing stays loaded.
+"$NT" dns -p $target >/dev/null 2>&1 &
+nt=$!
+wait_for 10 "dns programs loaded" test "$(dns_progs)" -gt 0
+kill -KILL $nt
+wait $nt 2>/dev/null || true
+wait_for 10 "dns programs unloaded after SIGKILL" no_dns_progs
+assert_eq 0 "$(bpftool -j link show | jq '[.[] | select(.type=="perf_event")] | length')" "perf_event links left"
