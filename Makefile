@@ -63,8 +63,9 @@ $(OUT)/unit-tests: $(UNIT_SRCS) $(LIB_OBJS) tests/unit/check.h
 
 unit: deps $(OUT)/unit-tests
 
-run: all
-	./examples/run-demo.sh
+# The demo needs node too: deps-test installs it where it is missing.
+run: deps deps-test nodetap
+	./examples/run-demo.sh $(ARGS)
 
 test: deps deps-test nodetap $(OUT)/unit-tests
 	tests/run
