@@ -80,7 +80,14 @@ struct nt_sym_match {
  * v8::Local<v8::Function>"). Candidates are preselected on the mangled form
  * so that only a handful are demangled. Fills up to MAX matches, entry points
  * (NONE, ISRA, CONSTPROP) first; returns the number of matches in total
- * (may exceed MAX), or -errno. */
+ * (may exceed MAX), or -errno.
+ * Details: symbols at one address (C1/C2 constructors, aliases) count as one
+ * match; white space is ignored when comparing C++ names ("char const *" ==
+ * "char const*"); a leading "::" names the global namespace. After the entry
+ * points come OTHER (.lto_priv.N, ...), then PART, then COLD; within a kind,
+ * global before local, then by address. A C++ pattern whose first component
+ * is not a plain identifier ("std::...", "operator...") cannot be preselected
+ * cheaply and costs a scan of every C++ name. */
 int nt_elf_find_func(const struct nt_elf *e, const char *pattern,
 		     struct nt_sym_match *out, size_t max);
 
@@ -88,7 +95,10 @@ int nt_elf_find_func(const struct nt_elf *e, const char *pattern,
 const char *nt_demangle(const char *name, char *buf, size_t len);
 
 /* Split a clone suffix off a symbol name: returns its kind, and sets *base_len
- * to the length of the name without it. */
+ * to the length of the name without it (base_len may be NULL). The suffix
+ * starts at the first '.' after the first character. When suffixes combine,
+ * the kind least like an entry point wins: COLD, then PART, ISRA, CONSTPROP,
+ * OTHER (".constprop.0.isra.0" is ISRA, ".part.0.isra.0" is PART). */
 enum nt_clone_kind nt_clone_suffix(const char *name, size_t *base_len);
 
 #endif
