@@ -394,3 +394,56 @@ TEST(perfmap_refuses_symlink_fifo_foreign_owner)
 	signal(SIGALRM, SIG_DFL);
 	tmp_done(&t);
 }
+
+/* The latest line covering ADDR among the first N, the slow way. */
+static int brute_latest(const uint64_t (*e)[2], int n, uint64_t addr)
+{
+	for (int i = n - 1; i >= 0; i--)
+		if (addr >= e[i][0] && addr < e[i][0] + e[i][1])
+			return i;
+	return -1;
+}
+
+TEST(perfmap_index_matches_brute_force)
+{
+	/* Heavily overlapping lines arriving in batches of very different
+	 * sizes, so both the small "recent" index and full rebuilds run. */
+	static const int batches[] = { 50, 3, 400, 1, 17000, 20, 2500 };
+	static uint64_t e[20000][2];
+	struct nt_perfmap *pm = NULL;
+	int n = 0, bad = 0;
+	unsigned seed = 12345;
+	struct tmp t;
+
+	tmp_init(&t);
+	write_str(t.path, "w", "");
+	for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+		FILE *f = fopen(t.path, "a");
+
+		for (int i = 0; i < batches[b]; i++, n++) {
+			e[n][0] = 0x10000 + rand_r(&seed) % 0x40000;
+			e[n][1] = 1 + rand_r(&seed) % 0x800;
+			fprintf(f, "%" PRIx64 " %" PRIx64 " JS:~f%d x.js:1:1\n", e[n][0], e[n][1], n);
+		}
+		fclose(f);
+		if (!pm)
+			pm = load(t.path);
+		else
+			CHECK_EQ_INT(nt_perfmap_refresh(pm, NULL, 0), batches[b]);
+		if (!pm)
+			break;
+		for (int q = 0; q < 3000; q++) {
+			uint64_t addr = 0xf000 + rand_r(&seed) % 0x42000;
+			int want = brute_latest(e, n, addr);
+			const struct nt_perfmap_sym *s = nt_perfmap_find(pm, addr);
+			char name[32];
+
+			snprintf(name, sizeof(name), "f%d x.js:1:1", want);
+			if (want < 0 ? s != NULL : (!s || strcmp(s->name, name)))
+				bad++;
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	nt_perfmap_free(pm);
+	tmp_done(&t);
+}
