@@ -2,8 +2,8 @@
  *
  * How a user address is named:
  *  - in a file-backed mapping: file offset -> the ELF's vaddr -> its symbol
- *    table (one nt_elf per (dev, inode), shared by every process mapping the
- *    file), then the perf map (V8's embedded builtins live in node's .text);
+ *    table, or its detached debug file's (one nt_elf per (dev, inode),
+ *    shared by every process mapping the file), then the perf map;
  *  - in an anonymous mapping (V8's JIT code) or in no mapping at all (code
  *    mapped after the snapshot): the perf map, re-read when it has grown;
  *  - [vdso]: the vdso's own symbols, read from nodetap's copy (same kernel);
@@ -210,6 +210,7 @@ static int u64map_put(struct u64map *m, uint64_t key, void *val)
 struct elf_entry {
 	uint64_t dev, ino;
 	struct nt_elf *elf;
+	struct nt_elf *debug;     /* detached debug file, if one was found */
 	const char *path;         /* interned: as the first process saw it */
 	const char *base;         /* interned basename, for "base+0xOFF" */
 	struct elf_entry *hnext;  /* same hash bucket */
@@ -569,6 +570,37 @@ static struct elf_entry *elf_from_fd(struct nt_symbolizer *s, int fd, const char
 	return e;
 }
 
+/* Debian's libraries ship without .symtab: their local functions
+ * (_int_malloc, start_thread, __memmove_avx_unaligned_erms) are only in a
+ * detached debug file (libc6-dbg and the like), found by build id as perf
+ * and gdb find it. Looked for in the process's root, then in nodetap's: a
+ * matching build id means the same code wherever the file lies. */
+static struct nt_elf *open_debug_file(const struct proc *p, const struct nt_elf *elf)
+{
+	char path[128], fdpath[64], err[256];
+	struct nt_elf *d = NULL;
+	int fd = -ENOENT;
+
+	if (strlen(elf->build_id) < 3)
+		return NULL;
+	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug",
+		 elf->build_id, elf->build_id + 2);
+	if (p->root_fd >= 0)
+		fd = nt_open_in_root(p->root_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	if (nt_elf_open(fdpath, &d, err, sizeof(err)) == 0 &&
+	    strcmp(d->build_id, elf->build_id)) {
+		nt_elf_free(d);
+		d = NULL;
+	}
+	close(fd);
+	return d;
+}
+
 /* The ELF for mapping I of P, opened once per (dev, inode) for all pids. */
 static struct elf_entry *elf_for_map(struct nt_symbolizer *s, struct proc *p, size_t i)
 {
@@ -592,6 +624,7 @@ static struct elf_entry *elf_for_map(struct nt_symbolizer *s, struct proc *p, si
 				warn(s, "pid %d: %s: %s", p->pid, m->path, err);
 		}
 		if (e) {
+			e->debug = open_debug_file(p, e->elf);
 			e->dev = m->dev;
 			e->ino = m->inode;
 			key = hash_u64(e->dev) ^ e->ino;
@@ -657,7 +690,10 @@ static bool name_from_elf(struct nt_symbolizer *s, const struct elf_entry *e,
 
 	if (vaddr == UINT64_MAX)
 		return false;
-	sym = nt_elf_sym_at(e->elf, vaddr, &symoff);
+	/* The debug file has the same layout and every symbol. */
+	sym = e->debug ? nt_elf_sym_at(e->debug, vaddr, &symoff) : NULL;
+	if (!sym)
+		sym = nt_elf_sym_at(e->elf, vaddr, &symoff);
 	if (!sym)
 		return false;
 	out->kind = NT_FRAME_NATIVE;
@@ -920,6 +956,7 @@ void nt_symbolizer_free(struct nt_symbolizer *s)
 
 		s->elf_list = e->next;
 		nt_elf_free(e->elf);
+		nt_elf_free(e->debug);
 		free(e);
 	}
 	nt_kallsyms_free(s->ksyms);

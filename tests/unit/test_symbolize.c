@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "elfsym.h"
 #include "kallsyms.h"
 #include "perfmap.h"
 #include "symbolize.h"
@@ -510,5 +511,37 @@ TEST(symbolize_kernel_live)
 	CHECK_EQ_INT(f.kind, NT_FRAME_UNKNOWN);
 	CHECK_EQ_STR(f.name, "[unknown]");
 out:
+	nt_symbolizer_free(s);
+}
+
+TEST(symbolize_local_function_from_debug_file)
+{
+	/* libc's _int_malloc is in no table of libc.so.6 itself (no .symtab);
+	 * with libc6-dbg installed it is named from the build-id debug file. */
+	struct nt_symbolizer *s = nt_symbolizer_new();
+	struct nt_elf *libc = NULL, *dbg = NULL;
+	struct nt_sym_match m;
+	char path[160], err[256];
+	struct nt_frame f;
+	Dl_info info;
+
+	if (!dladdr((void *)&getppid, &info) ||
+	    nt_elf_open(info.dli_fname, &libc, err, sizeof(err)) || !libc->build_id[0])
+		goto skip;
+	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug",
+		 libc->build_id, libc->build_id + 2);
+	if (access(path, R_OK) || nt_elf_open(path, &dbg, err, sizeof(err)) ||
+	    nt_elf_find_func(dbg, "_int_malloc", &m, 1) < 1)
+		goto skip;
+	nt_symbolize_user(s, getpid(), (uint64_t)(uintptr_t)info.dli_fbase + m.sym->addr + 6, &f);
+	CHECK_EQ_INT(f.kind, NT_FRAME_NATIVE);
+	CHECK_EQ_STR(f.name, "_int_malloc");
+	CHECK_EQ_U64(f.offset, 6);
+	goto out;
+skip:
+	fprintf(stderr, "  (no libc debug file: not tested)\n");
+out:
+	nt_elf_free(libc);
+	nt_elf_free(dbg);
 	nt_symbolizer_free(s);
 }
