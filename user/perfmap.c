@@ -516,6 +516,10 @@ static int index_build(struct index *ix, const struct nt_perfmap_sym *e,
 	if (sort_skeys(k, n))
 		goto out;
 	sweep(ix, e, k, n, &h);
+	/* Mostly one piece per entry: give back the worst-case room. */
+	segs = realloc(ix->segs, (ix->n ? ix->n : 1) * sizeof(*segs));
+	if (segs)
+		ix->segs = segs;
 	ret = 0;
 out:
 	free(k);

@@ -387,8 +387,11 @@ static int read_maps(struct nt_symbolizer *s, struct proc *p)
 	char err[256];
 	int r = nt_maps_read_pid(p->pid, &maps, err, sizeof(err));
 
-	if (r)
+	if (r) {
+		if (r != -ENOENT && r != -ESRCH)  /* not merely gone */
+			warn(s, "pid %d: %s", p->pid, err);
 		return r;
+	}
 	map_elf = calloc(maps.n ? maps.n : 1, sizeof(*map_elf));
 	if (!map_elf) {
 		nt_maps_free(&maps);
