@@ -582,7 +582,7 @@ int cmd_dns(int argc, char **argv)
 	nt_probes_report(&probes, "dns", c.o.json, c.o.verbose);
 	if (probes.placed == 0) {
 		fprintf(stderr, "nodetap dns: no probe could be placed: %s\n",
-			targets.n ? "see the reasons above" :
+			targets.n ? "see the reasons above (-v also lists the binaries nodetap found by itself)" :
 			"no node binary found (is node running? name one with --binary or -p)");
 		rc = NT_EXIT_RUNTIME;
 		goto out;

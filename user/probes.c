@@ -32,7 +32,17 @@ static struct nt_probe_result *new_result(struct nt_probes *p, const char *func,
 	return r;
 }
 
-/* A file mapped by PID whose name contains "libuv", as a path from here. */
+static struct nt_probe_result *target_result(struct nt_probes *p, const char *func,
+					     const char *file, const struct nt_target *t)
+{
+	struct nt_probe_result *r = new_result(p, func, file, t->pid);
+
+	if (r)
+		r->implicit = t->implicit;
+	return r;
+}
+
+/* A libuv shared library mapped by PID, as a path from here. */
 static int libuv_of_pid(pid_t pid, char *out, size_t len)
 {
 	char maps[64], line[PATH_MAX + 256];
@@ -44,11 +54,15 @@ static int libuv_of_pid(pid_t pid, char *out, size_t len)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
+		char *path = strchr(line, '/'), *base;
 
-		if (!path || !strstr(path, "libuv"))
+		if (!path)
 			continue;
 		path[strcspn(path, "\n")] = 0;
+		/* The file's own name, not a directory on its way. */
+		base = strrchr(path, '/') + 1;
+		if (strncmp(base, "libuv", 5) || !strstr(base, ".so"))
+			continue;
 		snprintf(out, len, "/proc/%d/root%s", pid, path);
 		rc = 0;
 		break;
@@ -127,7 +141,7 @@ static void place_one(struct nt_probes *p, const struct nt_probe_spec *spec,
 			file = libpath;
 		}
 	}
-	r = new_result(p, spec->func, file, t->pid);
+	r = target_result(p, spec->func, file, t);
 	if (!r) {
 		nt_elf_free(lib);
 		return;
@@ -174,7 +188,7 @@ int nt_probes_place(struct nt_probes *p, const struct nt_probe_spec *specs, int 
 
 		if (nt_elf_open(t->path, &exe, err, sizeof(err))) {
 			for (int s = 0; s < nspecs; s++) {
-				struct nt_probe_result *r = new_result(p, specs[s].func, t->path, t->pid);
+				struct nt_probe_result *r = target_result(p, specs[s].func, t->path, t);
 
 				if (!r)
 					continue;
@@ -211,7 +225,7 @@ void nt_probes_report(const struct nt_probes *p, const char *cmd, bool json, boo
 			nt_json_end(&j);
 			continue;
 		}
-		if (r->err == 0 && !verbose)
+		if ((r->err == 0 || r->implicit) && !verbose)
 			continue;
 		fprintf(stderr, "nodetap %s: %s %s in ", cmd, r->err ? "cannot place" : "placed", r->func);
 		nt_fputs_escaped(stderr, r->file ? r->file : "?", PATH_MAX);

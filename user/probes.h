@@ -30,6 +30,7 @@ struct nt_probe_result {
 	uint64_t offset;
 	int err;                     /* 0 placed, else -errno */
 	char reason[256];            /* why not placed */
+	bool implicit;               /* on a target nodetap found by itself */
 };
 
 struct nt_probes {
@@ -44,7 +45,9 @@ struct nt_probes {
 int nt_probes_place(struct nt_probes *p, const struct nt_probe_spec *specs, int nspecs,
 		    const struct nt_targets *targets);
 /* Tell the user what was placed (stderr, or JSON "probe" records with
- * --json). Failures are always shown; successes with VERBOSE. */
+ * --json, all of them). In text, failures on targets the user named are
+ * always shown; successes, and failures on targets nodetap found by itself
+ * (any program COMMAND runs, say), with VERBOSE. */
 void nt_probes_report(const struct nt_probes *p, const char *cmd, bool json, bool verbose);
 void nt_probes_destroy(struct nt_probes *p);
 

@@ -668,16 +668,26 @@ static struct elf_entry *vdso_elf(struct nt_symbolizer *s)
 
 /* ---- naming ---- */
 
-static const char *demangle(struct nt_symbolizer *s, const char *name)
+/* The name to show for symbol NAME: demangled, and without the symbol
+ * version that .symtab of versioned libraries carries
+ * ("_IO_file_xsputn@@GLIBC_2.2.5"). Cached per symbol. */
+static const char *display_name(struct nt_symbolizer *s, const char *name)
 {
-	const char *d;
+	const char *d, *at = strchr(name, '@');
+	size_t len = at ? (size_t)(at - name) : strlen(name);
+	char *base;
 
-	if (strncmp(name, "_Z", 2))
-		return name;      /* C names live in the nt_elf already */
+	if (!at && strncmp(name, "_Z", 2))
+		return name;      /* a plain C name: lives in the nt_elf already */
 	d = u64map_get(&s->demangled, (uintptr_t)name);
 	if (d)
 		return d;
-	d = intern(&s->strs, nt_demangle(name, s->dbuf, DEMANGLE_BUF));
+	base = strndup(name, len);
+	if (!base)
+		return name;
+	d = intern(&s->strs, strncmp(base, "_Z", 2) ? base :
+		   nt_demangle(base, s->dbuf, DEMANGLE_BUF));
+	free(base);
 	if (!d)
 		return name;
 	u64map_put(&s->demangled, (uintptr_t)name, (void *)(uintptr_t)d);
@@ -700,7 +710,7 @@ static bool name_from_elf(struct nt_symbolizer *s, const struct elf_entry *e,
 	if (!sym)
 		return false;
 	out->kind = NT_FRAME_NATIVE;
-	out->name = demangle(s, sym->name);
+	out->name = display_name(s, sym->name);
 	out->module = e->path;
 	out->offset = symoff;
 	return true;

@@ -26,7 +26,7 @@ bool nt_looks_like_node(const char *path)
 }
 
 static int add(struct nt_targets *ts, const char *path, const char *root,
-	       pid_t pid, const char *comm)
+	       pid_t pid, const char *comm, bool implicit)
 {
 	struct stat st;
 	struct nt_target *t;
@@ -51,6 +51,7 @@ static int add(struct nt_targets *ts, const char *path, const char *root,
 		return -ENOMEM;
 	}
 	t->pid = pid;
+	t->implicit = implicit;
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
 	snprintf(t->comm, sizeof(t->comm), "%s", comm ? comm : "");
@@ -116,7 +117,7 @@ static int add_pid(struct nt_targets *ts, const char *cmd, pid_t pid)
 			"(a kernel thread, or it exited?)\n", cmd, pid, comm, strerror(-rc));
 		return NT_EXIT_RUNTIME;
 	}
-	rc = add(ts, path, root, pid, comm);
+	rc = add(ts, path, root, pid, comm, false);
 	if (rc) {
 		fprintf(stderr, "nodetap %s: pid %d (%s): cannot open %s: %s\n", cmd, pid, comm,
 			path, strerror(-rc));
@@ -149,7 +150,7 @@ static void scan_running(struct nt_targets *ts)
 			continue;
 		if (exe_of(pid, path, sizeof(path), root, sizeof(root)))
 			continue;
-		add(ts, path, root, -1, NULL); /* it may have exited: skip quietly */
+		add(ts, path, root, -1, NULL, true); /* it may have exited: skip quietly */
 	}
 	closedir(d);
 }
@@ -190,7 +191,7 @@ int nt_targets_find(const struct nt_opts *o, struct nt_targets *ts)
 		if ((rc = add_pid(ts, o->cmd, o->pids[i])))
 			return rc;
 	for (int i = 0; i < o->nbinaries; i++) {
-		if (!realpath(o->binaries[i], path) || add(ts, path, "", -1, NULL)) {
+		if (!realpath(o->binaries[i], path) || add(ts, path, "", -1, NULL, false)) {
 			fprintf(stderr, "nodetap %s: --binary %s: %s\n", o->cmd, o->binaries[i],
 				strerror(errno ? errno : ENOENT));
 			return NT_EXIT_RUNTIME;
@@ -200,12 +201,14 @@ int nt_targets_find(const struct nt_opts *o, struct nt_targets *ts)
 		return 0;
 	scan_running(ts);
 	if (!which("node", path, sizeof(path)))
-		add(ts, path, "", -1, NULL);
+		add(ts, path, "", -1, NULL, true);
 	/* `-- /opt/node-v22/bin/node app.js` or `-- ip netns exec X node ...`:
-	 * the node that COMMAND runs may be neither running nor on PATH. */
+	 * the node that COMMAND runs may be neither running nor on PATH. Its
+	 * own executable is always tried (whatever its name); later arguments
+	 * only when they look like node. */
 	for (char **a = o->command; a && *a; a++)
-		if (nt_looks_like_node(*a) && !which(*a, path, sizeof(path)))
-			add(ts, path, "", -1, NULL);
+		if ((a == o->command || nt_looks_like_node(*a)) && !which(*a, path, sizeof(path)))
+			add(ts, path, "", -1, NULL, true);
 	return 0;
 }
 

@@ -18,6 +18,8 @@ struct nt_target {
 	char *root;      /* "/proc/PID/root" for files of that process, or "" */
 	pid_t pid;       /* -1: every process that runs the file */
 	char comm[16];   /* for -p targets */
+	bool implicit;   /* found by nodetap, not named by the user: a probe
+	                    that does not fit it is no news (`-- bash -c ...`) */
 	dev_t dev;
 	ino_t ino;
 };

@@ -7,6 +7,7 @@
 NT=$REPO/nodetap
 dns_progs() { bpftool -j prog show | jq '[.[] | select(.name=="dns_start" or .name=="dns_done" or .name=="dns_return")] | length'; }
 no_dns_progs() { [ "$(dns_progs)" = 0 ]; }
+some_dns_progs() { [ "$(dns_progs)" -gt 0 ]; }
 
 "$NODE" -e 'setInterval(() => require("dns").lookup("localhost", () => {}), 100)' &
 target=$!
@@ -41,7 +42,7 @@ assert_eq 7 "$rc" "exit status of nodetap -- node -e 'process.exit(7)'"
 # SIGKILL: nothing stays loaded.
 "$NT" dns -p $target >/dev/null 2>&1 &
 nt=$!
-wait_for 10 "dns programs loaded" test "$(dns_progs)" -gt 0
+wait_for 10 "dns programs loaded" some_dns_progs
 kill -KILL $nt
 wait $nt 2>/dev/null || true
 wait_for 10 "dns programs unloaded after SIGKILL" no_dns_progs
