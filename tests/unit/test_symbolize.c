@@ -537,6 +537,16 @@ TEST(symbolize_local_function_from_debug_file)
 	CHECK_EQ_INT(f.kind, NT_FRAME_NATIVE);
 	CHECK_EQ_STR(f.name, "_int_malloc");
 	CHECK_EQ_U64(f.offset, 6);
+	/* .symtab of a versioned library names it "_IO_file_xsputn@@GLIBC_2.2.5":
+	 * the frame shows the plain name. */
+	for (size_t i = 0; i < dbg->nsyms; i++) {
+		if (strcmp(dbg->syms[i].name, "_IO_file_xsputn@@GLIBC_2.2.5"))
+			continue;
+		nt_symbolize_user(s, getpid(),
+				  (uint64_t)(uintptr_t)info.dli_fbase + dbg->syms[i].addr + 1, &f);
+		CHECK_EQ_STR(f.name, "_IO_file_xsputn");
+		break;
+	}
 	goto out;
 skip:
 	fprintf(stderr, "  (no libc debug file: not tested)\n");
