@@ -3,9 +3,14 @@
 #   examples/run-demo.sh                 trace examples/app.js (about 4 s)
 #   examples/run-demo.sh -p 1234 -d 10   any nodetap dns arguments instead
 set -euo pipefail
-cd "$(dirname "$0")/.."
+repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -gt 0 ]; then
-	exec ./nodetap dns "$@"
+	exec "$repo/nodetap" dns "$@"
 fi
-echo "+ ./nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack examples/app.js" >&2
-exec ./nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack examples/app.js
+# node --perf-basic-prof also writes V8's isolate-*-v8.log into the working
+# directory: run it in a scratch one.
+work=$(mktemp -d /tmp/nodetap-demo.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+echo "+ nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack examples/app.js" >&2
+"$repo/nodetap" dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack "$repo/examples/app.js"
