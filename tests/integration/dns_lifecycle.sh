@@ -47,3 +47,13 @@ kill -KILL $nt
 wait $nt 2>/dev/null || true
 wait_for 10 "dns programs unloaded after SIGKILL" no_dns_progs
 assert_eq 0 "$(bpftool -j link show | jq '[.[] | select(.type=="perf_event")] | length')" "perf_event links left"
+
+# -- COMMAND traces COMMAND's children (here a shell's two node children: 2
+# and 3 lookups) and nothing else: the node started above keeps looking up
+# localhost ten times a second meanwhile, and none of that is counted.
+js='const dns = require("dns"); let n = +process.argv[1]; const go = () => dns.lookup("child.invalid", () => { if (--n) go(); }); go();'
+"$NT" dns --json -- bash -c "\"$NODE\" -e '$js' 2 && \"$NODE\" -e '$js' 3" >"$TEST_TMP/kids.jsonl" 2>"$TEST_TMP/err" ||
+	fail "nodetap -- bash -c exited $?: $(cat "$TEST_TMP/err")"
+assert_eq 5 "$(jq -s '[.[] | select(.type=="dns_summary" and .host=="child.invalid") | .count] | add' "$TEST_TMP/kids.jsonl")" "lookups of COMMAND's children"
+assert_eq 2 "$(jq -s '[.[] | select(.type=="dns_summary") | .pid] | unique | length' "$TEST_TMP/kids.jsonl")" "processes counted"
+assert_eq 0 "$(jq -s '[.[] | select(.type=="dns_summary" and .host=="localhost")] | length' "$TEST_TMP/kids.jsonl")" "records of the process that is not COMMAND's"

@@ -31,7 +31,7 @@ wait $b || fail "client b failed"
 wait $nodetap || fail "nodetap exited $?: $(cat "$TEST_TMP/stderr")"
 
 assert_eq 0 "$(jq -s '[.[] | select(.type=="probe" and .pid != '"$a"')] | length' "$out")" "probes not limited to pid $a"
-assert_eq 2 "$(jq -s '[.[] | select(.type=="probe" and .placed)] | length' "$out")" "probes placed"
+assert_eq 3 "$(jq -s '[.[] | select(.type=="probe" and .placed)] | length' "$out")" "probes placed (start, completion, return)"
 assert_eq 3 "$(jq -s '[.[] | select(.type=="report")] | length' "$out")" "reports"
 assert_eq 20 "$(jq -s '[.[] | select(.type=="dns_summary" and .host=="fast.nodetap.test") | .count] | add' "$out")" "lookups of pid $a over all reports"
 assert_eq 0 "$(jq -s '[.[] | select(.type=="dns_summary" and .host=="other.nodetap.test")] | length' "$out")" "records of the other process"
