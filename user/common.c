@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "common.h"
+#include "escape.h"
 #include "json.h"
 #include "nodetap.h"
 
@@ -72,6 +73,24 @@ int nt_setup_filter(struct nt_session *s, const struct nt_opts *o,
 		return NT_EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+static void warn_stderr(void *ctx, const char *msg)
+{
+	const struct nt_opts *o = ctx;
+
+	fprintf(stderr, "nodetap %s: warning: ", o->cmd);
+	nt_fputs_escaped(stderr, msg, 4096);
+	fputc('\n', stderr);
+}
+
+struct nt_symbolizer *nt_symbolizer_for(const struct nt_opts *o)
+{
+	struct nt_symbolizer *sym = nt_symbolizer_new();
+
+	if (sym)
+		nt_symbolizer_set_warn(sym, warn_stderr, (void *)o);
+	return sym;
 }
 
 static const char *const loss_names[NT_LOSS_MAX] = {

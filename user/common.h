@@ -22,6 +22,10 @@ int nt_setup_filter(struct nt_session *s, const struct nt_opts *o,
 		    struct bpf_map *traced_pids, struct bpf_program *fork_prog,
 		    struct bpf_link **link);
 
+/* A symbolizer that reports its problems (a perf map refused, an ELF file
+ * that cannot be read) on stderr as "nodetap CMD: warning: ...", escaped. */
+struct nt_symbolizer *nt_symbolizer_for(const struct nt_opts *o);
+
 /* The loss counters (enum nt_loss) and the symbolizer's unnamed frames:
  * "lost: none" or what was lost, on stderr; a "losses" record with --json. */
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,

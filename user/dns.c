@@ -69,10 +69,20 @@ static const char *status_name(int status, char *buf, size_t len)
 	return buf;
 }
 
-static int key_cmp(const void *a, const void *b)
+/* Rows in (pid, host, stack) order: the rows of one (pid, host) are then
+ * adjacent, and one order serves grouping and the interval lookups. */
+static int row_cmp(const void *pa, const void *pb)
 {
-	return memcmp(&((const struct row *)a)->key, &((const struct row *)b)->key,
-		      sizeof(struct dns_key));
+	const struct dns_key *a = &((const struct row *)pa)->key;
+	const struct dns_key *b = &((const struct row *)pb)->key;
+	int c;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	c = strncmp(a->host, b->host, NT_HOST_LEN);
+	if (c)
+		return c;
+	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
 }
 
 /* Every row of the BPF map. Returns the count, or -errno. */
@@ -162,12 +172,13 @@ static int group_cmp(const void *pa, const void *pb)
 	return strcmp(a->first->key.host, b->first->key.host);
 }
 
-/* Same (pid, host), ignoring the stack: rows sorted by key are adjacent. */
+/* Same (pid, host), ignoring the stack. */
 static bool same_group(const struct row *a, const struct row *b)
 {
 	return a->key.pid == b->key.pid && !strncmp(a->key.host, b->key.host, NT_HOST_LEN);
 }
 
+/* ROWS sorted by row_cmp: each group is a run of adjacent rows. */
 static int group_rows(struct row *rows, int n, struct group **out)
 {
 	struct group *g = calloc((size_t)(n ? n : 1), sizeof(*g));
@@ -175,19 +186,11 @@ static int group_rows(struct row *rows, int n, struct group **out)
 
 	if (!g)
 		return -ENOMEM;
-	/* Key order is pid, stack, host; regroup by pid and host. */
 	for (int i = 0; i < n; i++) {
-		int k;
-
-		for (k = 0; k < ng; k++)
-			if (same_group(g[k].first, &rows[i]))
-				break;
-		if (k == ng) {
-			g[ng].first = &rows[i];
-			ng++;
-		}
-		g[k].nrows++;
-		val_add(&g[k].sum, &rows[i].val);
+		if (!ng || !same_group(g[ng - 1].first, &rows[i]))
+			g[ng++].first = &rows[i];
+		g[ng - 1].nrows++;
+		val_add(&g[ng - 1].sum, &rows[i].val);
 	}
 	*out = g;
 	return ng;
@@ -227,22 +230,21 @@ static void print_errors_json(struct nt_json *j, const struct dns_val *v)
 	nt_json_obj_end(j);
 }
 
-/* The rows of a group that have a stack, in the order they were read. */
-static void print_group_stacks(struct dns_ctx *c, const struct group *g, struct row *rows, int n)
+/* Each stack of a group with its count. */
+static void print_group_stacks(struct dns_ctx *c, const struct group *g)
 {
 	int fd = bpf_map__fd(c->skel->maps.stacks);
 
-	for (int i = 0; i < n; i++) {
-		if (!same_group(g->first, &rows[i]) || !rows[i].val.count)
+	for (const struct row *r = g->first; r < g->first + g->nrows; r++) {
+		if (!r->val.count)
 			continue;
-		printf("    %llu lookup%s from:\n", (unsigned long long)rows[i].val.count,
-		       rows[i].val.count == 1 ? "" : "s");
-		nt_stack_print(stdout, c->sym, fd, (pid_t)rows[i].key.pid, rows[i].key.stack_id, "      ");
+		printf("    %llu lookup%s from:\n", (unsigned long long)r->val.count,
+		       r->val.count == 1 ? "" : "s");
+		nt_stack_print(stdout, c->sym, fd, (pid_t)r->key.pid, r->key.stack_id, "      ");
 	}
 }
 
-static void report_text(struct dns_ctx *c, struct group *g, int ng, struct row *rows, int n,
-			bool interval)
+static void report_text(struct dns_ctx *c, struct group *g, int ng, bool interval)
 {
 	uint64_t lookups = 0, errors = 0;
 	char when[64];
@@ -289,12 +291,11 @@ static void report_text(struct dns_ctx *c, struct group *g, int ng, struct row *
 		nt_hist_print(stdout, v->hist, NT_HIST_SLOTS, "usecs", "    ");
 		print_errors_text(v);
 		if (c->o.stacks)
-			print_group_stacks(c, &g[i], rows, n);
+			print_group_stacks(c, &g[i]);
 	}
 }
 
-static void report_json(struct dns_ctx *c, struct group *g, int ng, struct row *rows, int n,
-			bool interval)
+static void report_json(struct dns_ctx *c, struct group *g, int ng, bool interval)
 {
 	int fd = bpf_map__fd(c->skel->maps.stacks);
 	uint64_t now = nt_now_ns();
@@ -321,12 +322,12 @@ static void report_json(struct dns_ctx *c, struct group *g, int ng, struct row *
 		nt_hist_json(&j, "latency_hist", v->hist, NT_HIST_SLOTS, "us");
 		if (c->o.stacks) {
 			nt_json_arr(&j, "stacks");
-			for (int r = 0; r < n; r++) {
-				if (!same_group(g[i].first, &rows[r]) || !rows[r].val.count)
+			for (const struct row *r = g[i].first; r < g[i].first + g[i].nrows; r++) {
+				if (!r->val.count)
 					continue;
 				nt_json_obj(&j, NULL);
-				nt_json_u64(&j, "count", rows[r].val.count);
-				nt_stack_json(&j, c->sym, fd, (pid_t)rows[r].key.pid, rows[r].key.stack_id);
+				nt_json_u64(&j, "count", r->val.count);
+				nt_stack_json(&j, c->sym, fd, (pid_t)r->key.pid, r->key.stack_id);
 				nt_json_obj_end(&j);
 			}
 			nt_json_arr_end(&j);
@@ -348,7 +349,7 @@ static int report(void *arg, bool final)
 		fprintf(stderr, "nodetap dns: reading the lookup counts: %s\n", strerror(-n));
 		return NT_EXIT_RUNTIME;
 	}
-	qsort(rows, (size_t)n, sizeof(*rows), key_cmp);
+	qsort(rows, (size_t)n, sizeof(*rows), row_cmp);
 	if (interval) {
 		/* Turn cumulative counts into this interval's, then keep the
 		 * cumulative ones for the next interval. */
@@ -360,7 +361,7 @@ static int report(void *arg, bool final)
 		}
 		memcpy(snapshot, rows, (size_t)n * sizeof(*rows));
 		for (int i = 0; i < n; i++) {
-			struct row *p = bsearch(&rows[i], c->prev, c->nprev, sizeof(*rows), key_cmp);
+			struct row *p = bsearch(&rows[i], c->prev, c->nprev, sizeof(*rows), row_cmp);
 
 			if (p)
 				val_sub(&rows[i].val, &p->val);
@@ -377,9 +378,9 @@ static int report(void *arg, bool final)
 	group_cmp_key = c->sort;
 	qsort(g, (size_t)ng, sizeof(*g), group_cmp);
 	if (c->o.json)
-		report_json(c, g, ng, rows, n, interval);
+		report_json(c, g, ng, interval);
 	else
-		report_text(c, g, ng, rows, n, interval);
+		report_text(c, g, ng, interval);
 	if (!c->o.json || final || interval)
 		nt_report_losses(&c->o, c->skel->bss->nt_losses, c->sym);
 	if (c->o.json) {
@@ -547,7 +548,7 @@ int cmd_dns(int argc, char **argv)
 		return rc;
 	nt_session_init(&c.session, &c.o);
 	c.last_report_ns = nt_now_ns();
-	c.sym = nt_symbolizer_new();
+	c.sym = nt_symbolizer_for(&c.o);
 	c.skel = dns_bpf__open();
 	if (!c.sym || !c.skel) {
 		fprintf(stderr, "nodetap dns: opening the BPF object: %s\n", strerror(errno));
