@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "perfmap.h"
+#include "textparse.h"
 #include "procmaps.h"
 
 #define CHUNK (64 * 1024)
@@ -84,36 +85,6 @@ static char *arena_store(struct nt_perfmap *pm, const char *prefix,
 	return out;
 }
 
-static bool parse_hex(const char **pp, const char *end, uint64_t *out)
-{
-	const char *p = *pp;
-	uint64_t v = 0;
-	int digits = 0;
-
-	if (end - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-		p += 2;
-	for (; p < end; p++, digits++) {
-		int d;
-
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
-		else
-			break;
-		if (digits >= 16)
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	if (!digits)
-		return false;
-	*pp = p;
-	*out = v;
-	return true;
-}
-
 static bool skip_spaces(const char **pp, const char *end)
 {
 	const char *p = *pp;
@@ -167,8 +138,8 @@ static int parse_line(struct nt_perfmap *pm, const char *p, const char *end)
 
 	if (end > p && end[-1] == '\r')
 		end--;
-	if (!parse_hex(&p, end, &e.start) || !skip_spaces(&p, end) ||
-	    !parse_hex(&p, end, &size) || !skip_spaces(&p, end))
+	if (!nt_parse_hex(&p, end, &e.start) || !skip_spaces(&p, end) ||
+	    !nt_parse_hex(&p, end, &size) || !skip_spaces(&p, end))
 		return 0;
 	/* An empty entry can never match; a wrapping one is garbage. A NUL
 	 * would silently cut the name short. */

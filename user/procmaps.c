@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "procmaps.h"
+#include "textparse.h"
 
 #define DELETED_SUFFIX " (deleted)"
 
@@ -29,34 +30,6 @@ struct builder {
 	size_t last_off;        /* the previous path, reused when equal */
 	size_t last_len;
 };
-
-static bool parse_hex(const char **pp, const char *end, uint64_t *out)
-{
-	const char *p = *pp;
-	uint64_t v = 0;
-	int digits = 0;
-
-	for (; p < end; p++, digits++) {
-		int d;
-
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
-		else
-			break;
-		if (digits >= 16)
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	if (!digits)
-		return false;
-	*pp = p;
-	*out = v;
-	return true;
-}
 
 static bool parse_dec(const char **pp, const char *end, uint64_t *out)
 {
@@ -158,12 +131,12 @@ static int parse_line(struct builder *b, const char *p, const char *end)
 	const char *path;
 	size_t len, off = 0;
 
-	if (!parse_hex(&p, end, &m.start) || !expect(&p, end, '-') ||
-	    !parse_hex(&p, end, &m.end) || !expect(&p, end, ' ') ||
+	if (!nt_parse_hex(&p, end, &m.start) || !expect(&p, end, '-') ||
+	    !nt_parse_hex(&p, end, &m.end) || !expect(&p, end, ' ') ||
 	    !parse_perms(&p, end, &m.perms) || !expect(&p, end, ' ') ||
-	    !parse_hex(&p, end, &m.offset) || !expect(&p, end, ' ') ||
-	    !parse_hex(&p, end, &major) || !expect(&p, end, ':') ||
-	    !parse_hex(&p, end, &minor) || !expect(&p, end, ' ') ||
+	    !nt_parse_hex(&p, end, &m.offset) || !expect(&p, end, ' ') ||
+	    !nt_parse_hex(&p, end, &major) || !expect(&p, end, ':') ||
+	    !nt_parse_hex(&p, end, &minor) || !expect(&p, end, ' ') ||
 	    !parse_dec(&p, end, &m.inode))
 		return 0;
 	if (m.end <= m.start || major > 0xfff || minor > 0xfffff)
