@@ -33,6 +33,9 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 HEADERS   := $(wildcard include/*.h user/*.h bpf/*.h)
 
 .PHONY: all deps deps-test run test unit bench vmlinux clean
+# Keep the BPF objects and skeletons: make would delete them as intermediates
+# and rebuild everything next time.
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 all: deps nodetap
 
 deps:
