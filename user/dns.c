@@ -2,6 +2,7 @@
  * processes: count, errors by status, latency histogram, per process and
  * hostname, optionally per caller stack; or each lookup as it completes. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "escape.h"
 #include "hist.h"
 #include "json.h"
+#include "mapsnap.h"
 #include "probes.h"
 #include "session.h"
 #include "stackfmt.h"
@@ -22,10 +24,14 @@
 
 enum sort_key { SORT_COUNT, SORT_TOTAL, SORT_ERRORS, SORT_HOST };
 
+/* One entry of dns_stats, laid out as a mapsnap row. */
 struct row {
 	struct dns_key key;
 	struct dns_val val;
 };
+_Static_assert(offsetof(struct row, val) == sizeof(struct dns_key) &&
+	       sizeof(struct row) == sizeof(struct dns_key) + sizeof(struct dns_val),
+	       "struct row must match mapsnap's key-then-value rows");
 
 /* All lookups of one (pid, host): the rows of its stacks summed. */
 struct group {
@@ -40,8 +46,7 @@ struct dns_ctx {
 	struct dns_bpf *skel;
 	struct nt_symbolizer *sym;
 	struct nt_session session;
-	struct row *prev;       /* interval mode: the snapshot last reported */
-	size_t nprev;
+	struct nt_snap prev;    /* interval mode: the snapshot last reported */
 	uint64_t last_report_ns;
 };
 
@@ -85,35 +90,6 @@ static int row_cmp(const void *pa, const void *pb)
 	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
 }
 
-/* Every row of the BPF map. Returns the count, or -errno. */
-static int read_rows(int fd, struct row **out)
-{
-	struct dns_key k, next;
-	struct row *rows = NULL;
-	size_t n = 0, cap = 0;
-	void *prevk = NULL;
-
-	while (!bpf_map_get_next_key(fd, prevk, &next)) {
-		if (n == cap) {
-			struct row *r = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof(*r));
-
-			if (!r) {
-				free(rows);
-				return -ENOMEM;
-			}
-			rows = r;
-		}
-		rows[n].key = next;
-		/* A key deleted between the two calls is simply skipped. */
-		if (!bpf_map_lookup_elem(fd, &next, &rows[n].val))
-			n++;
-		k = next;
-		prevk = &k;
-	}
-	*out = rows;
-	return (int)n;
-}
-
 static void val_add(struct dns_val *d, const struct dns_val *s)
 {
 	d->count += s->count;
@@ -135,8 +111,11 @@ static void val_add(struct dns_val *d, const struct dns_val *s)
 /* Counters are cumulative in the kernel; an interval report shows the
  * difference from the last one. Max cannot be differenced: interval reports
  * leave it out. */
-static void val_sub(struct dns_val *d, const struct dns_val *s)
+static void val_sub(void *dv, const void *sv)
 {
+	struct dns_val *d = dv;
+	const struct dns_val *s = sv;
+
 	d->count -= s->count;
 	d->errors -= s->errors;
 	d->total_ns -= s->total_ns;
@@ -340,39 +319,26 @@ static int report(void *arg, bool final)
 {
 	struct dns_ctx *c = arg;
 	bool interval = c->o.interval > 0;
-	struct row *rows = NULL;
+	struct nt_snap snap;
+	struct row *rows;
 	struct group *g = NULL;
-	int n, ng;
+	int n, ng, rc;
 
-	n = read_rows(bpf_map__fd(c->skel->maps.dns_stats), &rows);
-	if (n < 0) {
-		fprintf(stderr, "nodetap dns: reading the lookup counts: %s\n", strerror(-n));
+	rc = nt_snap_read(bpf_map__fd(c->skel->maps.dns_stats), sizeof(struct dns_key),
+			  sizeof(struct dns_val), &snap);
+	if (!rc && interval)
+		rc = nt_snap_delta(&snap, &c->prev, val_sub);
+	if (rc) {
+		fprintf(stderr, "nodetap dns: reading the lookup counts: %s\n", strerror(-rc));
+		nt_snap_free(&snap);
 		return NT_EXIT_RUNTIME;
 	}
+	rows = (struct row *)snap.rows;
+	n = (int)snap.n;
 	qsort(rows, (size_t)n, sizeof(*rows), row_cmp);
-	if (interval) {
-		/* Turn cumulative counts into this interval's, then keep the
-		 * cumulative ones for the next interval. */
-		struct row *snapshot = malloc((size_t)(n ? n : 1) * sizeof(*rows));
-
-		if (!snapshot) {
-			free(rows);
-			return NT_EXIT_RUNTIME;
-		}
-		memcpy(snapshot, rows, (size_t)n * sizeof(*rows));
-		for (int i = 0; i < n; i++) {
-			struct row *p = bsearch(&rows[i], c->prev, c->nprev, sizeof(*rows), row_cmp);
-
-			if (p)
-				val_sub(&rows[i].val, &p->val);
-		}
-		free(c->prev);
-		c->prev = snapshot;
-		c->nprev = (size_t)n;
-	}
 	ng = group_rows(rows, n, &g);
 	if (ng < 0) {
-		free(rows);
+		nt_snap_free(&snap);
 		return NT_EXIT_RUNTIME;
 	}
 	group_cmp_key = c->sort;
@@ -399,7 +365,7 @@ static int report(void *arg, bool final)
 	fflush(stdout);
 	c->last_report_ns = nt_now_ns();
 	free(g);
-	free(rows);
+	nt_snap_free(&snap);
 	return 0;
 }
 
@@ -620,6 +586,6 @@ out:
 	dns_bpf__destroy(c.skel);
 	nt_symbolizer_free(c.sym);
 	nt_targets_free(&targets);
-	free(c.prev);
+	nt_snap_free(&c.prev);
 	return rc;
 }
