@@ -59,6 +59,37 @@ int BPF_PROG(nt_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* (pid, stack id) already announced to the loader; each object declares its
+ * own map of this type when it records stacks. */
+struct nt_stack_seen_key {
+	__u32 pid;
+	__s32 stack_id;
+};
+
+/* Tell the loader, once per (pid, stack), that a stack was recorded, so that
+ * it notes the process (its maps, its perf map) while it is alive: naming the
+ * frames may happen after it exited. SEEN is a hash of nt_stack_seen_key, RB
+ * the object's ring buffer. */
+static __always_inline void nt_announce_stack(void *seen, void *rb, __u32 pid, __s32 stack_id)
+{
+	struct nt_stack_seen_key k = { .pid = pid, .stack_id = stack_id };
+	struct nt_new_stack_event *ev;
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(seen, &k, &one, BPF_NOEXIST))
+		return; /* seen before, or the set is full: named at report time */
+	ev = bpf_ringbuf_reserve(rb, sizeof(*ev), 0);
+	if (!ev) {
+		nt_lose(NT_LOSS_RINGBUF);
+		return;
+	}
+	ev->type = NT_EV_NEW_STACK;
+	ev->pid = pid;
+	ev->stack_id = stack_id;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
 /* log2 slot of V: 0 for 0, else floor(log2(v)) + 1, capped. */
 static __always_inline __u32 nt_log2_slot(__u64 v)
 {

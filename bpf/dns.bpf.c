@@ -64,16 +64,10 @@ struct {
 	__type(value, __u64);
 } calling SEC(".maps");
 
-/* (pid, stack id) already announced to the loader. */
-struct stack_seen_key {
-	__u32 pid;
-	__s32 stack_id;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct stack_seen_key);
+	__type(key, struct nt_stack_seen_key);
 	__type(value, __u8);
 } stack_seen SEC(".maps");
 
@@ -95,26 +89,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
-
-static __always_inline void announce_stack(__u32 pid, __s32 stack_id)
-{
-	struct stack_seen_key k = { .pid = pid, .stack_id = stack_id };
-	struct nt_new_stack_event *ev;
-	__u8 one = 1;
-
-	if (bpf_map_update_elem(&stack_seen, &k, &one, BPF_NOEXIST))
-		return; /* seen before, or the set is full: named at report time */
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		nt_lose(NT_LOSS_RINGBUF);
-		return;
-	}
-	ev->type = NT_EV_NEW_STACK;
-	ev->pid = pid;
-	ev->stack_id = stack_id;
-	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
-}
 
 SEC("uprobe")
 int BPF_KPROBE(dns_start, void *loop, void *req, void *cb, const char *node)
@@ -156,7 +130,7 @@ int BPF_KPROBE(dns_start, void *loop, void *req, void *cb, const char *node)
 
 		if (sid >= 0) {
 			s->inf.stack_id = sid;
-			announce_stack(pid, sid);
+			nt_announce_stack(&stack_seen, &events, pid, sid);
 		} else {
 			nt_lose(NT_LOSS_STACK);
 		}

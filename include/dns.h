@@ -3,17 +3,8 @@
 #define NODETAP_DNS_H
 
 #include "nodetap.h"
+#include "uv_layout.h"
 
-/* libuv's uv_getaddrinfo_t layout on x86_64 (UV_REQ_FIELDS, loop, then
- * UV_GETADDRINFO_PRIVATE_FIELDS). Part of libuv 1.x's ABI, so the same in
- * every node major; checked against node v20's DWARF (ptype /o). */
-#define UV_GAI_WORK_REQ_OFF 72   /* struct uv__work work_req */
-#define UV_GAI_RETCODE_OFF  152  /* int retcode */
-
-/* libuv status codes the completion can carry (uv-errno.h). */
-#define UV_ECANCELED_    (-125)
-#define UV_EAI_BASE_     (-3000) /* UV_EAI_ADDRFAMILY; the others count down */
-#define UV_EAI_CANCELED_ (-3003)
 #define NT_DNS_EAI_SLOTS 16      /* -3000 .. -3015 */
 
 struct dns_key {

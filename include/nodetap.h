@@ -30,6 +30,7 @@ enum nt_event_type {
 	NT_EV_DNS = 1,      /* one completed lookup (--events) */
 	NT_EV_NEW_STACK,    /* first sight of (pid, stack id): name it while the
 	                       process is alive */
+	NT_EV_CONNECT,      /* one outbound connect, established or failed */
 };
 
 struct nt_new_stack_event {

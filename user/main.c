@@ -13,6 +13,7 @@ static const struct {
 	const char *summary;
 } cmds[] = {
 	{ "dns", cmd_dns, "count and time DNS lookups (dns.lookup), per host, with stacks" },
+	{ "connect", cmd_connect, "who connects where, how fast, from which code; accepted connections" },
 };
 
 static void usage(FILE *f)

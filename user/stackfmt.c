@@ -16,6 +16,19 @@ const char *nt_frame_kind_name(enum nt_frame_kind k)
 	}
 }
 
+bool nt_frame_is_app(const struct nt_frame *f)
+{
+	const char *file;
+
+	if (f->kind != NT_FRAME_JS || !f->name)
+		return false;
+	/* "fn /srv/app.js:10:3" or "fn file:///srv/app.mjs:1:1" */
+	file = strstr(f->name, " /");
+	if (!file)
+		file = strstr(f->name, " file://");
+	return file && !strstr(file, "/node_modules/");
+}
+
 /* The frames of STACK_ID; returns their number, 0 when the stack is gone. */
 static int read_stack(int fd, int stack_id, __u64 *ips)
 {
@@ -43,7 +56,7 @@ void nt_stack_print(FILE *f, struct nt_symbolizer *sym, int stacks_fd, pid_t pid
 		const char *mod;
 
 		nt_symbolize_user(sym, pid, ips[i], &fr);
-		fprintf(f, "%s", indent);
+		fprintf(f, "%s%s", indent, nt_frame_is_app(&fr) ? "=> " : "   ");
 		nt_fputs_escaped(f, fr.name, PATH_MAX);
 		if (fr.kind == NT_FRAME_JS) {
 			fputs(fr.js_optimized ? " [js*]\n" : " [js]\n", f);
@@ -80,8 +93,10 @@ void nt_stack_json(struct nt_json *j, struct nt_symbolizer *sym, int stacks_fd,
 		nt_json_str(j, "name", fr.name ? fr.name : "[unknown]");
 		if (fr.module)
 			nt_json_str(j, "module", fr.module);
-		if (fr.kind == NT_FRAME_JS)
+		if (fr.kind == NT_FRAME_JS) {
 			nt_json_bool(j, "optimized", fr.js_optimized);
+			nt_json_bool(j, "app", nt_frame_is_app(&fr));
+		}
 		nt_json_obj_end(j);
 	}
 	nt_json_arr_end(j);

@@ -3,5 +3,6 @@
 #define NODETAP_SUBCOMMANDS_H
 
 int cmd_dns(int argc, char **argv);
+int cmd_connect(int argc, char **argv);
 
 #endif

@@ -148,6 +148,12 @@ static void scan_running(struct nt_targets *ts)
 		target[n] = 0;
 		if (!nt_looks_like_node(strtok(target, " ")))
 			continue;
+		pid_t *np = realloc(ts->node_pids, (size_t)(ts->nnode_pids + 1) * sizeof(*np));
+
+		if (np) {
+			ts->node_pids = np;
+			ts->node_pids[ts->nnode_pids++] = pid;
+		}
 		if (exe_of(pid, path, sizeof(path), root, sizeof(root)))
 			continue;
 		add(ts, path, root, -1, NULL, true); /* it may have exited: skip quietly */
@@ -219,5 +225,6 @@ void nt_targets_free(struct nt_targets *ts)
 		free(ts->t[i].root);
 	}
 	free(ts->t);
+	free(ts->node_pids);
 	memset(ts, 0, sizeof(*ts));
 }

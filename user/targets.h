@@ -27,6 +27,8 @@ struct nt_target {
 struct nt_targets {
 	struct nt_target *t;
 	int n;
+	pid_t *node_pids;  /* without -p: the node processes running now */
+	int nnode_pids;
 };
 
 /* Fill TARGETS from the options. Returns 0, or NT_EXIT_RUNTIME after printing

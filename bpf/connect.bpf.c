@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0
+/* nodetap connect: who connects where, how fast, and from which code.
+ *
+ * Kernel: raw_tp/inet_sock_set_state. The move to SYN_SENT runs inside
+ * connect(), in the connecting thread: pid, addresses and the user stack are
+ * taken there and kept by socket pointer, because the later moves (to
+ * ESTABLISHED, or to CLOSE for a failed connect) may run in softirq context.
+ * The move from SYN_RECV to ESTABLISHED is an accepted connection; its owner
+ * is the process that put the listening socket in LISTEN.
+ *
+ * Node: in node, connect() mostly runs in the callback of a dns.lookup, so
+ * the stack at connect() shows node's net internals, not the code that
+ * wanted the connection. So the lookup's hostname and (--stacks) the stack
+ * taken at its uv_getaddrinfo become the connect's origin: exactly, for a
+ * connect made on the loop thread while uv__getaddrinfo_done runs (the
+ * callback); otherwise, once, for the first connect of that process to an
+ * address the lookup resolved (a later attempt, as Happy Eyeballs makes). node::TCPWrap::Connect marks connects made through node's
+ * net module. Those uprobes also mark node processes for the default filter
+ * (no -p: node processes only, including ones that start later). */
+#include "common.bpf.h"
+#include <bpf/bpf_endian.h>
+#include "connect.h"
+#include "uv_layout.h"
+
+#define IPPROTO_TCP_ 6
+#define ECONNREFUSED_ 111
+#define ETIMEDOUT_ 110
+
+const volatile bool capture_stacks = false;
+const volatile bool emit_events = false;
+const volatile bool filter_ports = false;
+const volatile bool mark_node_pids = false; /* uprobe hits add their process */
+const volatile __u16 only_family = 0;       /* 0, NT_AF_INET or NT_AF_INET6 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NT_MAX_PORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+/* A connect in progress, by socket. */
+struct conn_state {
+	__u64 start_ns;
+	__u32 pid, tid;
+	__s32 origin_stack, connect_stack;
+	__u32 via_node;
+	__u32 pad;
+	struct nt_addr src, dst;
+	char comm[NT_COMM_LEN];
+	char host[NT_HOST_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+/* What a lookup resolved an address to, per process; the oldest go first. */
+struct resolved_key {
+	__u32 pid;
+	__u32 family;
+	unsigned char addr[16];
+};
+
+struct resolved_val {
+	__s32 origin_stack;
+	__u32 pad;
+	char host[NT_HOST_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct resolved_key);
+	__type(value, struct resolved_val);
+} resolved SEC(".maps");
+
+/* The lookup whose completion (and so callback) a thread is running. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct resolved_val);
+} in_callback SEC(".maps");
+
+/* The stack at uv_getaddrinfo, by (pid, request), until its completion. */
+struct lookup_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 req;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct lookup_key);
+	__type(value, __s32);
+} lookups SEC(".maps");
+
+/* Threads inside node::TCPWrap::Connect: the connect() that follows is
+ * node's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} in_node_connect SEC(".maps");
+
+/* Listening sockets by local port: whose accepted connections are whose. */
+struct listen_owner {
+	__u32 pid;
+	char comm[NT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u16);
+	__type(value, struct listen_owner);
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct connect_key);
+	__type(value, struct connect_val);
+} connect_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct accept_key);
+	__type(value, struct accept_val);
+} accept_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 8192);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, NT_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct nt_stack_seen_key);
+	__type(value, __u8);
+} stack_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Records too big for the 512-byte BPF stack are built here. */
+struct scratch {
+	struct conn_state conn;
+	struct resolved_val res;
+	struct connect_key key;
+	struct connect_val zero;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void mark_node(__u32 pid)
+{
+	__u8 one = 1;
+
+	if (mark_node_pids)
+		bpf_map_update_elem(&traced_pids, &pid, &one, BPF_ANY);
+}
+
+static __always_inline __s32 take_stack(void *ctx, __u32 pid)
+{
+	long sid;
+
+	if (!capture_stacks)
+		return -1;
+	sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (sid < 0) {
+		nt_lose(NT_LOSS_STACK);
+		return -1;
+	}
+	nt_announce_stack(&stack_seen, &events, pid, (__s32)sid);
+	return (__s32)sid;
+}
+
+/* ---- node side -------------------------------------------------------- */
+
+SEC("uprobe")
+int BPF_KPROBE(origin_start, void *loop, void *req)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct lookup_key k = { .pid = pid, .req = (__u64)req };
+	__s32 sid;
+
+	mark_node(pid);
+	if (!nt_pid_traced(pid))
+		return 0;
+	sid = take_stack(ctx, pid);
+	if (sid >= 0)
+		bpf_map_update_elem(&lookups, &k, &sid, BPF_ANY);
+	return 0;
+}
+
+/* Record one resolved address of a lookup. */
+static __always_inline void note_address(struct scratch *s, __u32 pid, const void *ai)
+{
+	struct resolved_key k = { .pid = pid };
+	void *sa = NULL;
+	int family = 0;
+
+	bpf_probe_read_user(&family, sizeof(family), ai + AI_FAMILY_OFF);
+	bpf_probe_read_user(&sa, sizeof(sa), ai + AI_ADDR_OFF);
+	if (!sa)
+		return;
+	if (family == NT_AF_INET) {
+		bpf_probe_read_user(k.addr, 4, sa + SIN_ADDR_OFF);
+	} else if (family == NT_AF_INET6) {
+		bpf_probe_read_user(k.addr, 16, sa + SIN6_ADDR_OFF);
+	} else {
+		return;
+	}
+	k.family = family;
+	bpf_map_update_elem(&resolved, &k, &s->res, BPF_ANY);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(origin_done, void *work)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 req = (__u64)work - UV_GAI_WORK_REQ_OFF;
+	struct lookup_key k = { .pid = pid, .req = req };
+	struct scratch *s;
+	const char *host = NULL;
+	void *ai = NULL;
+	__s32 *sid;
+
+	mark_node(pid);
+	if (!nt_pid_traced(pid) || !(s = get_scratch()))
+		return 0;
+	sid = bpf_map_lookup_elem(&lookups, &k);
+	s->res.origin_stack = sid ? *sid : -1;
+	if (sid)
+		bpf_map_delete_elem(&lookups, &k);
+	s->res.host[0] = 0;
+	bpf_probe_read_user(&host, sizeof(host), (void *)(req + UV_GAI_HOSTNAME_OFF));
+	if (host && bpf_probe_read_user_str(s->res.host, sizeof(s->res.host), host) < 0)
+		s->res.host[0] = 0;
+	bpf_probe_read_user(&ai, sizeof(ai), (void *)(req + UV_GAI_ADDRINFO_OFF));
+	/* The first addresses are the ones a client tries. */
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		if (!ai)
+			break;
+		note_address(s, pid, ai);
+		bpf_probe_read_user(&ai, sizeof(ai), ai + AI_NEXT_OFF);
+	}
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&in_callback, &tid, &s->res, BPF_ANY);
+	return 0;
+}
+
+/* The completion (and the callback it ran) returned. */
+SEC("uretprobe")
+int BPF_KRETPROBE(origin_done_return)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&in_callback, &tid);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(node_connect)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	__u64 now = bpf_ktime_get_ns();
+
+	mark_node(id >> 32);
+	if (nt_pid_traced(id >> 32))
+		bpf_map_update_elem(&in_node_connect, &tid, &now, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(node_listen)
+{
+	mark_node(bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
+/* ---- kernel side -------------------------------------------------------- */
+
+static __always_inline bool v4_mapped(const unsigned char *a)
+{
+	for (int i = 0; i < 10; i++)
+		if (a[i])
+			return false;
+	return a[10] == 0xff && a[11] == 0xff;
+}
+
+static __always_inline void to_v4(struct nt_addr *a)
+{
+	__u32 v4;
+
+	__builtin_memcpy(&v4, a->addr + 12, 4);
+	__builtin_memset(a->addr, 0, 16);
+	__builtin_memcpy(a->addr, &v4, 4);
+	a->family = NT_AF_INET;
+}
+
+/* Local and remote address of SK; IPv4-mapped IPv6 is reported as IPv4. */
+static __always_inline void read_addrs(const struct sock *sk, struct nt_addr *local,
+				       struct nt_addr *remote)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	__builtin_memset(local, 0, sizeof(*local));
+	__builtin_memset(remote, 0, sizeof(*remote));
+	local->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	remote->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == NT_AF_INET) {
+		__be32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(local->addr, &l, 4);
+		__builtin_memcpy(remote->addr, &r, 4);
+		local->family = remote->family = NT_AF_INET;
+		return;
+	}
+	BPF_CORE_READ_INTO(local->addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	BPF_CORE_READ_INTO(remote->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	local->family = remote->family = NT_AF_INET6;
+	if (v4_mapped(remote->addr)) {
+		to_v4(remote);
+		to_v4(local);
+	}
+}
+
+static __always_inline void on_syn_sent(void *ctx, const struct sock *sk)
+{
+	__u64 id = bpf_get_current_pid_tgid(), skp = (__u64)sk;
+	__u32 pid = id >> 32, tid = (__u32)id;
+	struct resolved_key rk = { .pid = pid };
+	struct resolved_val *origin;
+	struct scratch *s;
+	__u64 *marker;
+
+	if (!nt_pid_traced(pid) || !(s = get_scratch()))
+		return;
+	read_addrs(sk, &s->conn.src, &s->conn.dst);
+	if (only_family && s->conn.dst.family != only_family)
+		return;
+	/* -P: other ports are neither counted nor copied anywhere. */
+	if (filter_ports && !bpf_map_lookup_elem(&ports, &s->conn.dst.port))
+		return;
+	s->conn.start_ns = bpf_ktime_get_ns();
+	s->conn.pid = pid;
+	s->conn.tid = tid;
+	bpf_get_current_comm(s->conn.comm, sizeof(s->conn.comm));
+	s->conn.connect_stack = take_stack(ctx, pid);
+	marker = bpf_map_lookup_elem(&in_node_connect, &tid);
+	s->conn.via_node = marker && s->conn.start_ns - *marker < 1000000000ULL;
+	if (marker)
+		bpf_map_delete_elem(&in_node_connect, &tid);
+	rk.family = s->conn.dst.family;
+	__builtin_memcpy(rk.addr, s->conn.dst.addr, 16);
+	/* Inside the lookup's callback: that lookup. Otherwise the first
+	 * connect to an address a lookup resolved. Either way the address is
+	 * used up, so that a later connect to the same address literal is not
+	 * credited to an old lookup. */
+	origin = bpf_map_lookup_elem(&in_callback, &tid);
+	if (!origin)
+		origin = bpf_map_lookup_elem(&resolved, &rk);
+	if (origin) {
+		s->conn.origin_stack = origin->origin_stack;
+		bpf_probe_read_kernel(s->conn.host, sizeof(s->conn.host), origin->host);
+		bpf_map_delete_elem(&resolved, &rk);
+	} else {
+		s->conn.origin_stack = -1;
+		s->conn.host[0] = 0;
+	}
+	if (bpf_map_update_elem(&conns, &skp, &s->conn, BPF_ANY))
+		nt_lose(NT_LOSS_INFLIGHT_FULL);
+}
+
+static __always_inline void account(struct scratch *s, struct conn_state *c,
+				    __u32 outcome, int err, __u64 lat)
+{
+	struct connect_val *v;
+
+	s->key.pid = c->pid;
+	s->key.origin_stack = c->origin_stack;
+	s->key.connect_stack = c->connect_stack;
+	s->key.pad = 0;
+	s->key.pad2 = 0;
+	s->key.dst = c->dst;
+	v = bpf_map_lookup_elem(&connect_stats, &s->key);
+	if (!v) {
+		__builtin_memcpy(s->zero.comm, c->comm, sizeof(s->zero.comm));
+		bpf_probe_read_kernel(s->zero.host, sizeof(s->zero.host), c->host);
+		bpf_map_update_elem(&connect_stats, &s->key, &s->zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&connect_stats, &s->key);
+		if (!v) {
+			nt_lose(NT_LOSS_AGG_FULL);
+			return;
+		}
+	}
+	if (outcome < CONN_OUTCOMES)
+		__sync_fetch_and_add(&v->outcomes[outcome & 7], 1);
+	if (c->via_node)
+		__sync_fetch_and_add(&v->via_node, 1);
+	if (outcome == CONN_OTHER)
+		v->last_other_err = err;
+	if (outcome != CONN_ESTABLISHED)
+		return;
+	__sync_fetch_and_add(&v->total_ns, lat);
+	if (lat > v->max_ns)
+		v->max_ns = lat;
+	__sync_fetch_and_add(&v->hist[nt_log2_slot(lat / 1000)], 1);
+}
+
+static __always_inline void emit(struct conn_state *c, __u32 outcome, int err, __u64 lat)
+{
+	struct connect_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		nt_lose(NT_LOSS_RINGBUF);
+		return;
+	}
+	ev->type = NT_EV_CONNECT;
+	ev->pid = c->pid;
+	ev->tid = c->tid;
+	ev->outcome = outcome;
+	ev->err = err;
+	ev->origin_stack = c->origin_stack;
+	ev->connect_stack = c->connect_stack;
+	ev->via_node = c->via_node;
+	ev->start_ns = c->start_ns;
+	ev->latency_ns = lat;
+	ev->src = c->src;
+	ev->dst = c->dst;
+	__builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
+	bpf_probe_read_kernel(ev->host, sizeof(ev->host), c->host);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void on_connect_end(const struct sock *sk, bool established)
+{
+	__u64 skp = (__u64)sk;
+	struct conn_state *c = bpf_map_lookup_elem(&conns, &skp);
+	struct scratch *s;
+	__u32 outcome = CONN_ESTABLISHED;
+	int err = 0;
+	__u64 lat;
+
+	if (!c || !(s = get_scratch()))
+		return; /* not a connect we saw start: not ours */
+	lat = bpf_ktime_get_ns() - c->start_ns;
+	if (!established) {
+		err = BPF_CORE_READ(sk, sk_err);
+		if (!err)
+			err = BPF_CORE_READ(sk, sk_err_soft);
+		outcome = err == ECONNREFUSED_ ? CONN_REFUSED :
+			  err == ETIMEDOUT_ ? CONN_TIMED_OUT :
+			  err == 0 ? CONN_CLOSED : CONN_OTHER;
+	}
+	account(s, c, outcome, err, lat);
+	if (emit_events)
+		emit(c, outcome, err, lat);
+	bpf_map_delete_elem(&conns, &skp);
+}
+
+static __always_inline void on_listen(const struct sock *sk)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	struct listen_owner l = { .pid = pid };
+
+	if (!nt_pid_traced(pid))
+		return;
+	bpf_get_current_comm(l.comm, sizeof(l.comm));
+	bpf_map_update_elem(&listeners, &port, &l, BPF_ANY);
+}
+
+static __always_inline void on_accepted(const struct sock *sk)
+{
+	struct accept_key k = {};
+	struct accept_val *v, zero = {};
+	struct listen_owner *l;
+
+	read_addrs(sk, &k.local, &k.remote);
+	l = bpf_map_lookup_elem(&listeners, &k.local.port);
+	if (!l)
+		return; /* not a listener of a traced process */
+	if (only_family && k.remote.family != only_family)
+		return;
+	k.pid = l->pid;
+	k.remote.port = 0; /* clients are counted per address, not per port */
+	v = bpf_map_lookup_elem(&accept_stats, &k);
+	if (!v) {
+		__builtin_memcpy(zero.comm, l->comm, sizeof(zero.comm));
+		bpf_map_update_elem(&accept_stats, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&accept_stats, &k);
+		if (!v) {
+			nt_lose(NT_LOSS_AGG_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(conn_state_change, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
+		return 0;
+	if (newstate == TCP_SYN_SENT)
+		on_syn_sent(ctx, sk);
+	else if (oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE))
+		on_connect_end(sk, newstate == TCP_ESTABLISHED);
+	else if (newstate == TCP_LISTEN)
+		on_listen(sk);
+	else if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+		__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+
+		bpf_map_delete_elem(&listeners, &port);
+	} else if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
+		on_accepted(sk);
+	return 0;
+}
