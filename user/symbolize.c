@@ -348,6 +348,11 @@ static int read_identity(int pid, struct identity *id)
 
 static bool same_identity(const struct identity *a, const struct identity *b)
 {
+	/* An exiting process has no exe and no stack any more: its start time
+	 * alone still tells it from a new process with the same pid, and its
+	 * earlier snapshot is what names its frames. */
+	if (!b->exe_ino)
+		return a->starttime == b->starttime;
 	return a->exe_dev == b->exe_dev && a->exe_ino == b->exe_ino &&
 	       a->starttime == b->starttime && a->startstack == b->startstack;
 }
@@ -391,6 +396,13 @@ static int read_maps(struct nt_symbolizer *s, struct proc *p)
 		if (r != -ENOENT && r != -ESRCH)  /* not merely gone */
 			warn(s, "pid %d: %s", p->pid, err);
 		return r;
+	}
+	if (!maps.n && p->have_maps) {
+		/* An exiting process (its memory already released, not yet
+		 * reaped) has empty maps: keep the snapshot taken while it
+		 * was alive, which still names its frames. */
+		nt_maps_free(&maps);
+		return -ESRCH;
 	}
 	map_elf = calloc(maps.n ? maps.n : 1, sizeof(*map_elf));
 	if (!map_elf) {

@@ -293,6 +293,51 @@ TEST(symbolize_exited_process)
 	munmap((void *)(uintptr_t)jit, 4096);
 }
 
+/* Regression: a process that has exited but is not reaped yet (a zombie:
+ * no exe, empty maps) is the same process, not a new one. Its snapshot must
+ * survive a miss that makes the symbolizer look again (an address in no
+ * mapping), or every later frame came out [unknown]. */
+TEST(symbolize_zombie_keeps_snapshot)
+{
+	struct nt_symbolizer *s = nt_symbolizer_new();
+	uint64_t jit = map_jit(4096);
+	struct nt_frame f;
+	int ready[2];
+	pid_t pid = spawn_child(jit, ready);
+	char stat_path[64], buf[512];
+	int tries;
+
+	wait_ready(ready);
+	CHECK_EQ_INT(nt_symbolizer_note_pid(s, pid), 0);
+	kill(pid, SIGKILL);
+	/* Wait until it is a zombie, without reaping it. */
+	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", pid);
+	for (tries = 0; tries < 300; tries++) {
+		FILE *fp = fopen(stat_path, "r");
+		char *close_paren = NULL;
+
+		if (fp && fgets(buf, sizeof(buf), fp))
+			close_paren = strrchr(buf, ')');
+		if (fp)
+			fclose(fp);
+		if (close_paren && close_paren[2] == 'Z')
+			break;
+		usleep(10000);
+	}
+	CHECK(tries < 300);
+	/* A miss (no mapping holds address 16) after the retry delay makes the
+	 * symbolizer re-read the zombie's (empty) maps. */
+	usleep(1100000);
+	nt_symbolize_user(s, pid, 16, &f);
+	CHECK_EQ_INT(f.kind, NT_FRAME_UNKNOWN);
+	nt_symbolize_user(s, pid, marker_addr() + 1, &f);
+	CHECK_EQ_STR(f.name, "symbolize_marker");
+	waitpid(pid, NULL, 0);
+	nt_symbolizer_free(s);
+	remove_perfmap(pid);
+	munmap((void *)(uintptr_t)jit, 4096);
+}
+
 TEST(symbolize_detects_exec)
 {
 	struct nt_symbolizer *s = nt_symbolizer_new();
