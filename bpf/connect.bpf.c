@@ -345,8 +345,10 @@ static __always_inline void read_addrs(const struct sock *sk, struct nt_addr *lo
 		local->family = remote->family = NT_AF_INET;
 		return;
 	}
-	BPF_CORE_READ_INTO(local->addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-	BPF_CORE_READ_INTO(remote->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	/* Explicit sizes: BPF_CORE_READ_INTO would copy sizeof(*dst), one byte
+	 * of an array. */
+	bpf_core_read(local->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	bpf_core_read(remote->addr, 16, &sk->__sk_common.skc_v6_daddr);
 	local->family = remote->family = NT_AF_INET6;
 	if (v4_mapped(remote->addr)) {
 		to_v4(remote);
