@@ -59,12 +59,35 @@ int BPF_PROG(nt_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* (pid, stack id) already announced to the loader; each object declares its
- * own map of this type when it records stacks. */
+/* (pid, stack id) already announced to the loader. */
 struct nt_stack_seen_key {
 	__u32 pid;
 	__s32 stack_id;
 };
+
+/* The maps of an object that records user stacks: the stacks themselves
+ * (the loader shrinks both to one entry when --stacks is off) and the set
+ * of (pid, stack) already announced. */
+#define NT_DECLARE_STACK_MAPS()                                            \
+	struct {                                                           \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);                    \
+		__uint(max_entries, 8192);                                 \
+		__uint(key_size, sizeof(__u32));                           \
+		__uint(value_size, NT_MAX_STACK_DEPTH * sizeof(__u64));    \
+	} stacks SEC(".maps");                                             \
+	struct {                                                           \
+		__uint(type, BPF_MAP_TYPE_HASH);                           \
+		__uint(max_entries, 16384);                                \
+		__type(key, struct nt_stack_seen_key);                     \
+		__type(value, __u8);                                       \
+	} stack_seen SEC(".maps")
+
+/* The object's ring buffer, for events and stack announcements. */
+#define NT_DECLARE_EVENTS()                                                \
+	struct {                                                           \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                        \
+		__uint(max_entries, 256 * 1024);                           \
+	} events SEC(".maps")
 
 /* Tell the loader, once per (pid, stack), that a stack was recorded, so that
  * it notes the process (its maps, its perf map) while it is alive: naming the

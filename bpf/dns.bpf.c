@@ -47,13 +47,7 @@ struct {
 	__type(value, struct dns_val);
 } dns_stats SEC(".maps");
 
-/* The loader shrinks this to 1 entry when --stacks is off. */
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 8192);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, NT_MAX_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+NT_DECLARE_STACK_MAPS();
 
 /* The request each thread is inside uv_getaddrinfo with, for the uretprobe,
  * which no longer sees the arguments. */
@@ -64,17 +58,7 @@ struct {
 	__type(value, __u64);
 } calling SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct nt_stack_seen_key);
-	__type(value, __u8);
-} stack_seen SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
+NT_DECLARE_EVENTS();
 
 /* Records too big for the 512-byte BPF stack are built here. */
 struct scratch {

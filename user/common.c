@@ -93,6 +93,47 @@ struct nt_symbolizer *nt_symbolizer_for(const struct nt_opts *o)
 	return sym;
 }
 
+bool nt_note_new_stack(struct nt_symbolizer *sym, const void *data, size_t len)
+{
+	const struct nt_new_stack_event *ev = data;
+
+	if (len < sizeof(*ev) || ev->type != NT_EV_NEW_STACK)
+		return false;
+	nt_symbolizer_note_pid(sym, (int)ev->pid);
+	return true;
+}
+
+int nt_read_counters(const struct nt_opts *o, struct bpf_map *map, size_t ksz, size_t vsz,
+		     struct nt_snap *snap, struct nt_snap *prev,
+		     void (*sub)(void *val, const void *prev_val))
+{
+	int rc = nt_snap_read(bpf_map__fd(map), ksz, vsz, snap);
+
+	if (!rc && o->interval)
+		rc = nt_snap_delta(snap, prev, sub);
+	if (rc) {
+		fprintf(stderr, "nodetap %s: reading the map %s: %s\n", o->cmd, bpf_map__name(map),
+			strerror(-rc));
+		nt_snap_free(snap);
+		return NT_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+void nt_json_report_end(uint64_t last_report_ns, bool final, const char *count_key,
+			unsigned long long count)
+{
+	struct nt_json j;
+	uint64_t now = nt_now_ns();
+
+	nt_json_begin(&j, stdout, "report");
+	nt_json_u64(&j, "time_ns", now);
+	nt_json_u64(&j, "interval_ns", now - last_report_ns);
+	nt_json_bool(&j, "final", final);
+	nt_json_u64(&j, count_key, count);
+	nt_json_end(&j);
+}
+
 static const char *const loss_names[NT_LOSS_MAX] = {
 	[NT_LOSS_RINGBUF] = "ring_buffer_drops",
 	[NT_LOSS_AGG_FULL] = "map_full",

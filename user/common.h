@@ -9,6 +9,7 @@
 #include "options.h"
 #include "session.h"
 #include "symbolize.h"
+#include "mapsnap.h"
 
 /* Checks that we may load BPF and routes libbpf's messages (warnings only,
  * or all with -v). Returns 0 or NT_EXIT_RUNTIME after saying why. */
@@ -25,6 +26,22 @@ int nt_setup_filter(struct nt_session *s, const struct nt_opts *o,
 /* A symbolizer that reports its problems (a perf map refused, an ELF file
  * that cannot be read) on stderr as "nodetap CMD: warning: ...", escaped. */
 struct nt_symbolizer *nt_symbolizer_for(const struct nt_opts *o);
+
+/* A ring-buffer record announcing a new (pid, stack): note the process in
+ * SYM while it is alive. Returns true if DATA was such a record. */
+bool nt_note_new_stack(struct nt_symbolizer *sym, const void *data, size_t len);
+
+/* Read the counters of MAP (keys of KSZ, values of VSZ bytes) into SNAP; in
+ * interval mode, as the difference from *PREV (see mapsnap.h). Returns 0,
+ * or NT_EXIT_RUNTIME after saying what failed. */
+int nt_read_counters(const struct nt_opts *o, struct bpf_map *map, size_t ksz, size_t vsz,
+		     struct nt_snap *snap, struct nt_snap *prev,
+		     void (*sub)(void *val, const void *prev_val));
+
+/* The "report" record that ends each JSON report: when, the time covered
+ * (since LAST_REPORT_NS), whether it is the last, and COUNT_KEY: COUNT. */
+void nt_json_report_end(uint64_t last_report_ns, bool final, const char *count_key,
+			unsigned long long count);
 
 /* The loss counters (enum nt_loss) and the symbolizer's unnamed frames:
  * "lost: none" or what was lost, on stderr; a "losses" record with --json. */

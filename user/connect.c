@@ -351,20 +351,6 @@ static void report_json(struct connect_ctx *c, struct dest *d, int nd, struct ar
 	}
 }
 
-static int read_snap(struct connect_ctx *c, struct bpf_map *map, size_t ksz, size_t vsz,
-		     struct nt_snap *snap, struct nt_snap *prev, void (*sub)(void *, const void *))
-{
-	int rc = nt_snap_read(bpf_map__fd(map), ksz, vsz, snap);
-
-	if (!rc && c->o.interval)
-		rc = nt_snap_delta(snap, prev, sub);
-	if (rc) {
-		fprintf(stderr, "nodetap connect: reading %s: %s\n", bpf_map__name(map), strerror(-rc));
-		nt_snap_free(snap);
-	}
-	return rc;
-}
-
 static int report(void *arg, bool final)
 {
 	struct connect_ctx *c = arg;
@@ -373,11 +359,11 @@ static int report(void *arg, bool final)
 	struct dest *d = NULL;
 	int nd;
 
-	if (read_snap(c, c->skel->maps.connect_stats, sizeof(struct connect_key),
-		      sizeof(struct connect_val), &cs, &c->prev_conn, cval_sub))
+	if (nt_read_counters(&c->o, c->skel->maps.connect_stats, sizeof(struct connect_key),
+			     sizeof(struct connect_val), &cs, &c->prev_conn, cval_sub))
 		return NT_EXIT_RUNTIME;
-	if (read_snap(c, c->skel->maps.accept_stats, sizeof(struct accept_key),
-		      sizeof(struct accept_val), &as, &c->prev_acc, aval_sub)) {
+	if (nt_read_counters(&c->o, c->skel->maps.accept_stats, sizeof(struct accept_key),
+			     sizeof(struct accept_val), &as, &c->prev_acc, aval_sub)) {
 		nt_snap_free(&cs);
 		return NT_EXIT_RUNTIME;
 	}
@@ -395,17 +381,11 @@ static int report(void *arg, bool final)
 		report_text(c, d, nd, (struct arow *)as.rows, (int)as.n, interval);
 	nt_report_losses(&c->o, c->skel->bss->nt_losses, c->sym);
 	if (c->o.json) {
-		struct nt_json j;
 		unsigned long long total = 0;
 
 		for (int i = 0; i < nd; i++)
 			total += d[i].attempts;
-		nt_json_begin(&j, stdout, "report");
-		nt_json_u64(&j, "time_ns", nt_now_ns());
-		nt_json_u64(&j, "interval_ns", nt_now_ns() - c->last_report_ns);
-		nt_json_bool(&j, "final", final);
-		nt_json_u64(&j, "connects", total);
-		nt_json_end(&j);
+		nt_json_report_end(c->last_report_ns, final, "connects", total);
 	}
 	fflush(stdout);
 	c->last_report_ns = nt_now_ns();
@@ -471,9 +451,9 @@ static int on_event(void *arg, void *data, size_t len)
 	if (len < sizeof(type))
 		return 0;
 	memcpy(&type, data, sizeof(type));
-	if (type == NT_EV_NEW_STACK && len >= sizeof(struct nt_new_stack_event))
-		nt_symbolizer_note_pid(c->sym, (int)((struct nt_new_stack_event *)data)->pid);
-	else if (type == NT_EV_CONNECT && len >= sizeof(struct connect_event))
+	if (nt_note_new_stack(c->sym, data, len))
+		return 0;
+	if (type == NT_EV_CONNECT && len >= sizeof(struct connect_event))
 		print_event(c, data);
 	return 0;
 }

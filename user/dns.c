@@ -322,17 +322,11 @@ static int report(void *arg, bool final)
 	struct nt_snap snap;
 	struct row *rows;
 	struct group *g = NULL;
-	int n, ng, rc;
+	int n, ng;
 
-	rc = nt_snap_read(bpf_map__fd(c->skel->maps.dns_stats), sizeof(struct dns_key),
-			  sizeof(struct dns_val), &snap);
-	if (!rc && interval)
-		rc = nt_snap_delta(&snap, &c->prev, val_sub);
-	if (rc) {
-		fprintf(stderr, "nodetap dns: reading the lookup counts: %s\n", strerror(-rc));
-		nt_snap_free(&snap);
+	if (nt_read_counters(&c->o, c->skel->maps.dns_stats, sizeof(struct dns_key),
+			     sizeof(struct dns_val), &snap, &c->prev, val_sub))
 		return NT_EXIT_RUNTIME;
-	}
 	rows = (struct row *)snap.rows;
 	n = (int)snap.n;
 	qsort(rows, (size_t)n, sizeof(*rows), row_cmp);
@@ -350,17 +344,11 @@ static int report(void *arg, bool final)
 	if (!c->o.json || final || interval)
 		nt_report_losses(&c->o, c->skel->bss->nt_losses, c->sym);
 	if (c->o.json) {
-		struct nt_json j;
-		uint64_t total = 0;
+		unsigned long long total = 0;
 
 		for (int i = 0; i < ng; i++)
 			total += g[i].sum.count;
-		nt_json_begin(&j, stdout, "report");
-		nt_json_u64(&j, "time_ns", nt_now_ns());
-		nt_json_u64(&j, "interval_ns", nt_now_ns() - c->last_report_ns);
-		nt_json_bool(&j, "final", final);
-		nt_json_u64(&j, "lookups", total);
-		nt_json_end(&j);
+		nt_json_report_end(c->last_report_ns, final, "lookups", total);
 	}
 	fflush(stdout);
 	c->last_report_ns = nt_now_ns();
@@ -412,13 +400,12 @@ static int on_event(void *arg, void *data, size_t len)
 	if (len < sizeof(type))
 		return 0;
 	memcpy(&type, data, sizeof(type));
-	if (type == NT_EV_NEW_STACK && len >= sizeof(struct nt_new_stack_event)) {
-		/* Note the process while it is alive: its maps are needed to
-		 * name frames, maybe after it has exited. */
-		nt_symbolizer_note_pid(c->sym, (int)((struct nt_new_stack_event *)data)->pid);
-	} else if (type == NT_EV_DNS && len >= sizeof(struct dns_event)) {
+	/* A new stack: note its process while it is alive, since naming the
+	 * frames needs its maps, maybe after it has exited. */
+	if (nt_note_new_stack(c->sym, data, len))
+		return 0;
+	if (type == NT_EV_DNS && len >= sizeof(struct dns_event))
 		print_event(c, data);
-	}
 	return 0;
 }
 
