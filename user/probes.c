@@ -178,15 +178,34 @@ static void place_one(struct nt_probes *p, const struct nt_probe_spec *spec,
 	nt_elf_free(lib);
 }
 
+/* Targets often share a file (-p of several processes of one node): index
+ * each file once per call. */
+struct elf_cache {
+	const struct nt_target *t;  /* the target it was opened for */
+	struct nt_elf *e;
+};
+
+static struct nt_elf *cached_elf(struct elf_cache *cache, int n, const struct nt_target *t)
+{
+	for (int i = 0; i < n; i++)
+		if (cache[i].e && cache[i].t->dev == t->dev && cache[i].t->ino == t->ino)
+			return cache[i].e;
+	return NULL;
+}
+
 int nt_probes_place(struct nt_probes *p, const struct nt_probe_spec *specs, int nspecs,
 		    const struct nt_targets *targets)
 {
+	struct elf_cache *cache = calloc((size_t)(targets->n ? targets->n : 1), sizeof(*cache));
+
+	if (!cache)
+		return p->placed;
 	for (int i = 0; i < targets->n; i++) {
 		const struct nt_target *t = &targets->t[i];
-		struct nt_elf *exe = NULL;
+		struct nt_elf *exe = cached_elf(cache, i, t);
 		char err[256];
 
-		if (nt_elf_open(t->path, &exe, err, sizeof(err))) {
+		if (!exe && nt_elf_open(t->path, &exe, err, sizeof(err))) {
 			for (int s = 0; s < nspecs; s++) {
 				struct nt_probe_result *r = target_result(p, specs[s].func, t->path, t);
 
@@ -198,10 +217,15 @@ int nt_probes_place(struct nt_probes *p, const struct nt_probe_spec *specs, int 
 			}
 			continue;
 		}
+		cache[i] = (struct elf_cache){ t, exe };
 		for (int s = 0; s < nspecs; s++)
 			place_one(p, &specs[s], t, exe);
-		nt_elf_free(exe);
 	}
+	/* Free each file once: later entries may share an earlier one's. */
+	for (int i = 0; i < targets->n; i++)
+		if (cache[i].e && cached_elf(cache, i, cache[i].t) != cache[i].e)
+			nt_elf_free(cache[i].e);
+	free(cache);
 	return p->placed;
 }
 
