@@ -48,6 +48,7 @@ static void open_(struct nt_json *j, const char *k, char c)
 	if (j->depth + 1 < NT_JSON_MAX_DEPTH)
 		j->depth++;
 	j->need_comma[j->depth] = false;
+	j->closer[j->depth] = c == '[' ? ']' : '}';
 }
 
 static void close_(struct nt_json *j, char c)
@@ -68,8 +69,10 @@ void nt_json_begin(struct nt_json *j, FILE *f, const char *type)
 
 void nt_json_end(struct nt_json *j)
 {
+	/* A caller bug would leave a level open: close each with its own
+	 * bracket, so that the record stays valid. */
 	while (j->depth > 0)
-		close_(j, '}'); /* a caller bug would leave it open: stay valid */
+		close_(j, j->closer[j->depth]);
 	fputs("}\n", j->f);
 	fflush(j->f);
 }

@@ -15,6 +15,7 @@ struct nt_json {
 	FILE *f;
 	int depth;
 	bool need_comma[NT_JSON_MAX_DEPTH];
+	char closer[NT_JSON_MAX_DEPTH];   /* '}' or ']' for each open level */
 };
 
 /* Start a record {"type":TYPE ...} on F. */

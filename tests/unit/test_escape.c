@@ -122,3 +122,23 @@ TEST(json_record_shape)
 			  "\"a\":[1,{\"b\":true}],\"d\":null}\n");
 	free(buf);
 }
+
+/* Found by tests/fuzz/fuzz_json (corpus/json/regress-end-closes-array):
+ * nt_json_end closed every level a caller left open with '}', also an
+ * array, which made the record invalid JSON. */
+TEST(json_end_closes_open_levels_with_their_bracket)
+{
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f = open_memstream(&buf, &sz);
+	struct nt_json j;
+
+	nt_json_begin(&j, f, "t");
+	nt_json_arr(&j, "a");
+	nt_json_obj(&j, NULL);
+	nt_json_arr(&j, "b");
+	nt_json_end(&j);
+	fclose(f);
+	CHECK_EQ_STR(buf, "{\"type\":\"t\",\"a\":[{\"b\":[]}]}\n");
+	free(buf);
+}
