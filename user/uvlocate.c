@@ -42,7 +42,10 @@ uint64_t nt_uv_scan_done_ptr(const uint8_t *code, size_t len, uint64_t start)
 		} else {
 			continue;
 		}
-		if (!call_follows(code, len, next) || target == found)
+		/* A repeat of the target just seen is the same load (hits, not
+		 * found, says whether there was one: 0 is a target too, a NULL
+		 * callback, and must not be mistaken for "none yet"). */
+		if (!call_follows(code, len, next) || (hits && target == found))
 			continue;
 		found = target;
 		hits++;

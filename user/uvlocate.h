@@ -11,7 +11,8 @@
 /* Scan CODE (the bytes of uv_getaddrinfo, which starts at vaddr START) for the
  * instruction that loads the done callback into %r8 right before a call:
  * `lea rel32(%rip),%r8` (PIE) or `mov $imm32,%r8d` (non-PIE). Returns the
- * callback's vaddr, or 0 when there is not exactly one such instruction. */
+ * callback's vaddr, or 0 when such instructions do not load exactly one
+ * distinct target (a load of 0, a NULL callback, counts as a target). */
 uint64_t nt_uv_scan_done_ptr(const uint8_t *code, size_t len, uint64_t start);
 
 /* Locate uv__getaddrinfo_done in E (opened from PATH): its file offset in
