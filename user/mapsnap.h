@@ -3,7 +3,11 @@
  * The BPF side keeps counters cumulative (no race between reading and
  * clearing, nothing lost); an interval report subtracts the snapshot of the
  * previous report. Rows are key bytes then value bytes, sorted by key bytes
- * (memcmp) so that the previous snapshot is found by binary search. */
+ * (memcmp) so that the previous snapshot is found by binary search. A value
+ * sits at offset ksz of its row: it is aligned for its type only when ksz
+ * and vsz are multiples of that alignment (a caller that views the rows as
+ * a struct { key; val; } static-asserts that it has no padding); otherwise
+ * read it with memcpy. */
 #ifndef NODETAP_MAPSNAP_H
 #define NODETAP_MAPSNAP_H
 
