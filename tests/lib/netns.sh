@@ -8,7 +8,10 @@
 #   nt_dns_start NS ZONE_JSON  DNS server (dns-server.js) on 127.0.0.1:53 in NS
 #   nt_dns_stop                stop it; its counts are then in $NT_DNS_COUNTS
 #   nt_dns_snapshot            counts so far into $NT_DNS_COUNTS, server keeps running
-#   nt_netns_peer NS DELAY_MS  second namespace, DELAY_MS away (TUN delay line)
+#   nt_netns_peer NS DELAY_MS [LOSS]
+#                              second namespace, DELAY_MS away (TUN delay line),
+#                              optionally losing TCP data segments
+#   nt_delayline_stats [PID FILE]  the delay line's packet counts so far (JSON)
 #
 # Resolver setup inside a namespace made here (see the comments in
 # nt_netns_create for why): /etc/netns/NS/resolv.conf points at 127.0.0.1 with
@@ -162,13 +165,17 @@ nt_delayline_bin() {
 	echo "$bin"
 }
 
-# nt_netns_peer NS DELAY_MS: makes a second namespace (as nt_netns_create does)
-# joined to NS by a point-to-point link that adds DELAY_MS to every packet from
-# NS to the peer, so every round trip (a TCP handshake, a request and its
-# answer) takes DELAY_MS longer. This kernel has no sch_netem, so the link is
-# a pair of TUN devices with tests/lib/delayline.c copying packets between
-# them. Addresses come from TEST-NET-1 (192.0.2.0/24, RFC 5737), which exists
-# only inside these namespaces. Sets:
+# nt_netns_peer NS DELAY_MS [LOSS]: makes a second namespace (as
+# nt_netns_create does) joined to NS by a point-to-point link that adds
+# DELAY_MS to every packet from NS to the peer, so every round trip (a TCP
+# handshake, a request and its answer) takes DELAY_MS longer. This kernel has
+# no sch_netem, so the link is a pair of TUN devices with
+# tests/lib/delayline.c copying packets between them. LOSS, if given, is the
+# delay line's -l: "ab:EVERY[:MAX]" drops every EVERY-th TCP segment with
+# payload from NS to the peer (at most MAX), "ba:..." the other way. The delay
+# line also counts the TCP segments it forwards each way, and the
+# retransmissions it sees: nt_delayline_stats. Addresses come from TEST-NET-1
+# (192.0.2.0/24, RFC 5737), which exists only inside these namespaces. Sets:
 #   NT_PEER_NS         the peer namespace
 #   NT_LOCAL_ADDR      NS's end of the link
 #   NT_PEER_ADDR       the peer's end: a server bound there is DELAY_MS away
@@ -176,11 +183,18 @@ nt_delayline_bin() {
 #                      to the peer, which drops it silently (it does not
 #                      forward): a connect there hangs until its own timeout
 #   NT_DELAYLINE_PID   the delay line (it prints its packet counts on exit)
+#   NT_DELAYLINE_STATS the file its counts go to (on exit, or nt_delayline_stats)
 # Everything goes away with the namespaces at exit.
 nt_netns_peer() {
 	_nt_not_in_subshell nt_netns_peer
-	local ns=$1 delay=$2 peer k va vb dl ready
+	local ns=$1 delay=$2 loss=${3:-} peer k va vb dl ready
+	local -a lossarg=()
 	[[ $delay =~ ^[0-9]+$ ]] || fail "nt_netns_peer: DELAY_MS must be an integer, got '$delay'"
+	if [ -n "$loss" ]; then
+		[[ $loss =~ ^(ab|ba):[1-9][0-9]*(:[0-9]+)?$ ]] ||
+			fail "nt_netns_peer: LOSS must be ab|ba:EVERY[:MAX], got '$loss'"
+		lossarg=(-l "$loss")
+	fi
 	dl=$(nt_delayline_bin)
 	nt_netns_create peer
 	NT_PEER_SEQ=$((NT_PEER_SEQ + 1))
@@ -190,7 +204,9 @@ nt_netns_peer() {
 	va=ntv$$a$k
 	vb=ntv$$b$k
 	ready=$TEST_TMP/delayline-$k.ready
-	bg ip netns exec "$ns" "$dl" "$va" "$vb" "$delay" 0 "$ready" 2>"$TEST_TMP/delayline-$k.log"
+	NT_DELAYLINE_STATS=$TEST_TMP/delayline-$k.stats.json
+	bg ip netns exec "$ns" "$dl" "${lossarg[@]}" -s "$NT_DELAYLINE_STATS" \
+		"$va" "$vb" "$delay" 0 "$ready" 2>"$TEST_TMP/delayline-$k.log"
 	NT_DELAYLINE_PID=$BG_PID
 	wait_for 5 "delay line $va/$vb" test -s "$ready"
 	ip -n "$ns" link set "$vb" netns "$peer"
@@ -206,5 +222,18 @@ nt_netns_peer() {
 	# without an ICMP error.
 	ip netns exec "$peer" sysctl -qw net.ipv4.ip_forward=0
 	NT_PEER_NS=$peer
-	log "peer $peer at $NT_PEER_ADDR (${delay} ms away), blackhole $NT_BLACKHOLE_ADDR"
+	log "peer $peer at $NT_PEER_ADDR (${delay} ms away${loss:+, losing $loss}), blackhole $NT_BLACKHOLE_ADDR"
+}
+
+# nt_delayline_stats [PID FILE]: asks the delay line PID (default
+# $NT_DELAYLINE_PID, writing FILE, default $NT_DELAYLINE_STATS) for its counts
+# so far and waits (at most 5 s) until the file holds them. The JSON object
+# is described in tests/lib/delayline.c: per direction ("ab": from NS to the
+# peer, "ba": back) the TCP segments forwarded, those with payload, the
+# retransmissions seen and the segments lost on purpose.
+nt_delayline_stats() {
+	local pid=${1:-$NT_DELAYLINE_PID} file=${2:-$NT_DELAYLINE_STATS}
+	rm -f "$file"
+	kill -USR1 "$pid" || fail "delay line (pid $pid) is gone"
+	wait_for 5 "delay line counts in $file" test -s "$file"
 }
