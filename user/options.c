@@ -204,7 +204,8 @@ int nt_parse_options(int argc, char **argv, const struct nt_cmd_spec *spec,
 		case ':':
 			return nt_usage_error(spec->name, "%s needs a value", argv[optind - 1]);
 		case '?':
-			if (optopt)
+			/* A short letter; long options without one have values >= 256. */
+			if (optopt > 0 && optopt < 256)
 				return nt_usage_error(spec->name, "unknown option '-%c'", optopt);
 			return nt_usage_error(spec->name, "unknown option '%s'", argv[optind - 1]);
 		default:
