@@ -14,6 +14,7 @@ static const struct {
 } cmds[] = {
 	{ "dns", cmd_dns, "count and time DNS lookups (dns.lookup), per host, with stacks" },
 	{ "connect", cmd_connect, "who connects where, how fast, from which code; accepted connections" },
+	{ "tcp", cmd_tcp, "the life of each TCP connection: bytes, duration, retransmits, resets" },
 };
 
 static void usage(FILE *f)
