@@ -200,6 +200,8 @@ int nt_session_run(struct nt_session *s, nt_report_fn report, void *ctx)
 		} else {
 			poll(NULL, 0, timeout);
 		}
+		if (s->tick)
+			s->tick(s->tick_ctx);
 		if (s->child && reap_child(s, WNOHANG))
 			break;
 	}

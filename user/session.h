@@ -20,6 +20,10 @@ struct nt_session {
 	int child_status;         /* wait status, once it ended */
 	bool child_done;
 	uint64_t start_ns;        /* CLOCK_MONOTONIC, like bpf_ktime_get_ns */
+	/* Called after every poll of the ring buffer (at least every 100 ms),
+	 * when set: for work the loader does on its own clock. */
+	void (*tick)(void *ctx);
+	void *tick_ctx;
 };
 
 /* The report callback: FINAL is true for the last report of the run. In
