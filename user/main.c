@@ -15,6 +15,7 @@ static const struct {
 	{ "dns", cmd_dns, "count and time DNS lookups (dns.lookup), per host, with stacks" },
 	{ "connect", cmd_connect, "who connects where, how fast, from which code; accepted connections" },
 	{ "tcp", cmd_tcp, "the life of each TCP connection: bytes, duration, retransmits, resets" },
+	{ "loop", cmd_loop, "event-loop lag and what blocks the loop, sampled: no probe in the process" },
 };
 
 static void usage(FILE *f)
