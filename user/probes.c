@@ -120,7 +120,7 @@ static int resolve(const char *path, const struct nt_elf *e, const struct nt_pro
 }
 
 static void place_one(struct nt_probes *p, const struct nt_probe_spec *spec,
-		      const struct nt_target *t, struct nt_elf *exe)
+		      const struct nt_target *t, struct nt_elf *exe, uint64_t cookie)
 {
 	char libpath[PATH_MAX + 64], reason[160], exereason[160];
 	struct nt_elf *lib = NULL;
@@ -154,7 +154,7 @@ static void place_one(struct nt_probes *p, const struct nt_probe_spec *spec,
 		return;
 	}
 	r->offset = off;
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = spec->retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = spec->retprobe, .bpf_cookie = cookie);
 	struct bpf_link *link = bpf_program__attach_uprobe_opts(spec->prog, t->pid, file, (size_t)off, &uo);
 
 	if (!link) {
@@ -196,6 +196,12 @@ static struct nt_elf *cached_elf(struct elf_cache *cache, int n, const struct nt
 int nt_probes_place(struct nt_probes *p, const struct nt_probe_spec *specs, int nspecs,
 		    const struct nt_targets *targets)
 {
+	return nt_probes_place_cookies(p, specs, NULL, nspecs, targets);
+}
+
+int nt_probes_place_cookies(struct nt_probes *p, const struct nt_probe_spec *specs,
+			    const uint64_t *cookies, int nspecs, const struct nt_targets *targets)
+{
 	struct elf_cache *cache = calloc((size_t)(targets->n ? targets->n : 1), sizeof(*cache));
 
 	if (!cache)
@@ -219,7 +225,7 @@ int nt_probes_place(struct nt_probes *p, const struct nt_probe_spec *specs, int 
 		}
 		cache[i] = (struct elf_cache){ t, exe };
 		for (int s = 0; s < nspecs; s++)
-			place_one(p, &specs[s], t, exe);
+			place_one(p, &specs[s], t, exe, cookies ? cookies[s] : 0);
 	}
 	/* Free each file once: later entries may share an earlier one's. */
 	for (int i = 0; i < targets->n; i++)

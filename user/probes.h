@@ -44,6 +44,10 @@ struct nt_probes {
 /* Place every spec on every target. Returns the number placed. */
 int nt_probes_place(struct nt_probes *p, const struct nt_probe_spec *specs, int nspecs,
 		    const struct nt_targets *targets);
+/* The same, with COOKIES[i] as the BPF attach cookie of SPECS[i]'s probes
+ * (bpf_get_attach_cookie); COOKIES may be NULL (all 0). */
+int nt_probes_place_cookies(struct nt_probes *p, const struct nt_probe_spec *specs,
+			    const uint64_t *cookies, int nspecs, const struct nt_targets *targets);
 /* Tell the user what was placed (stderr, or JSON "probe" records with
  * --json, all of them). In text, failures on targets the user named are
  * always shown; successes, and failures on targets nodetap found by itself
