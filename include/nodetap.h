@@ -31,6 +31,7 @@ enum nt_event_type {
 	NT_EV_NEW_STACK,    /* first sight of (pid, stack id): name it while the
 	                       process is alive */
 	NT_EV_CONNECT,      /* one outbound connect, established or failed */
+	NT_EV_CALLBACK,     /* one callback slower than --min-ms (callbacks) */
 };
 
 struct nt_new_stack_event {

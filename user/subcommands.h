@@ -6,5 +6,6 @@ int cmd_dns(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
 int cmd_loop(int argc, char **argv);
+int cmd_callbacks(int argc, char **argv);
 
 #endif
