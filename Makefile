@@ -5,6 +5,9 @@
 #   make test       build, then run the whole test suite (tests/run)
 #   make bench      cost benchmarks (bench/run)
 #   make vmlinux    regenerate vmlinux/x86/vmlinux.h from this kernel's BTF
+#   make fuzz       libFuzzer harnesses of the parsers (tests/fuzz) in build/fuzz/
+#   make SANITIZE=1 [all|unit]  ASan+UBSan build in build-san/ (build-san/nodetap,
+#                   build-san/unit-tests); ./nodetap and build/ stay as they are
 #   make clean
 
 CC       ?= gcc
@@ -12,12 +15,21 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 OUT      := build
 ARCH     := x86
+NODETAP  := nodetap
+# SANITIZE=1: everything goes to build-san/, the binary too, so that a
+# sanitized build never replaces the normal one (docs/reliability.md).
+ifeq ($(SANITIZE),1)
+OUT      := build-san
+NODETAP  := $(OUT)/nodetap
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
 
 # Warnings are errors on both sides.
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -fno-omit-frame-pointer \
             -Iinclude -I$(OUT) -Iuser
+CFLAGS   += $(SAN_FLAGS)
 LDLIBS   := -lbpf -lelf -lz -liberty
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
             -Iinclude -Ivmlinux/$(ARCH) -Ibpf
@@ -32,11 +44,11 @@ LIB_OBJS  := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HEADERS   := $(wildcard include/*.h user/*.h bpf/*.h)
 
-.PHONY: all deps deps-test run test unit bench vmlinux clean
+.PHONY: all deps deps-test run test unit bench vmlinux clean fuzz
 # Keep the BPF objects and skeletons: make would delete them as intermediates
 # and rebuild everything next time.
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-all: deps nodetap
+all: deps $(NODETAP)
 
 deps:
 	@scripts/deps.sh build
@@ -44,7 +56,7 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
-nodetap: $(USER_OBJS)
+$(NODETAP): $(USER_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(HEADERS) vmlinux/$(ARCH)/vmlinux.h | $(OUT)
@@ -76,8 +88,40 @@ test: deps deps-test nodetap $(OUT)/unit-tests
 bench: all
 	bench/run
 
+# libFuzzer harnesses, clang only, with ASan+UBSan: tests/fuzz/fuzz_NAME.c
+# links the modules in FUZZ_MODS_NAME, compiled again with coverage and the
+# sanitizers. tests/integration/fuzz_short.sh runs them; docs/reliability.md.
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS  = $(CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LDLIBS := -lelf -lz -liberty
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS   := $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_MODS_escape    := escape
+FUZZ_MODS_json      := json escape
+FUZZ_MODS_textparse := textparse
+FUZZ_MODS_procmaps  := procmaps textparse
+FUZZ_MODS_perfmap   := perfmap procmaps textparse
+FUZZ_MODS_kallsyms  := kallsyms
+FUZZ_MODS_elfsym    := elfsym uvlocate
+FUZZ_MODS_uvlocate  := uvlocate elfsym
+
+fuzz: deps-test $(FUZZ_BINS)
+
+$(OUT)/fuzz/obj/%.o: user/%.c $(HEADERS)
+	@mkdir -p $(OUT)/fuzz/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+# The harness itself without coverage: only the modules steer the fuzzer.
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -c $< -o $@.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $@.o $(filter %.o,$^) $(FUZZ_LDLIBS)
+
+$(foreach n,$(FUZZ_NAMES),$(eval $(OUT)/fuzz/fuzz_$(n): \
+	$(patsubst %,$(OUT)/fuzz/obj/%.o,$(FUZZ_MODS_$(n)))))
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
 clean:
-	rm -rf $(OUT) nodetap
+	rm -rf $(OUT) $(NODETAP)
