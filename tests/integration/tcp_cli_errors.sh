@@ -65,16 +65,23 @@ assert_contains "Reading the report" "$(cat "$TEST_TMP/help")" "tcp --help"
 "$NT" --help >"$TEST_TMP/help" || fail "nodetap --help failed"
 assert_match "tcp +the life of each TCP connection" "$(cat "$TEST_TMP/help")" "tcp in nodetap --help"
 
-# SIGKILL: the programs go with nodetap's file descriptors. (Counted
-# against what was loaded before: another nodetap tcp may be running.)
-tcp_progs() { bpftool -j prog show | jq '[.[] | select(.name=="tcp_set_state" or .name=="tcp_destroy" or .name=="tcp_exec")] | length'; }
-before=$(tcp_progs)
-more_tcp_progs() { [ "$(tcp_progs)" -ge $((before + 3)) ]; }
-back_to_before() { [ "$(tcp_progs)" -le "$before" ]; }
+# SIGKILL: the programs and links go with nodetap's file descriptors. Ours
+# are told apart from those of any other nodetap running by the ids in our
+# process's fdinfo.
 "$NT" tcp >/dev/null 2>&1 &
 nt=$!
 on_exit kill_wait $nt KILL
-wait_for 10 "tcp programs loaded" more_tcp_progs
+ids_of() { # prog|link
+	cat /proc/$nt/fdinfo/* 2>/dev/null | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un
+}
+# Default mode: 7 raw tracepoints attached (the 5 TCP ones, exec, fork).
+attached() { [ "$(ids_of link | wc -l)" -ge 7 ]; }
+wait_for 10 "nodetap tcp attached (7 links in its fdinfo)" attached
+progs=$(ids_of prog) links=$(ids_of link)
 kill -KILL $nt
 wait $nt 2>/dev/null || true
-wait_for 10 "tcp programs unloaded after SIGKILL" back_to_before
+gone() {
+	! bpftool -j prog show | jq -r '.[].id' | grep -qxF "$progs" &&
+		! bpftool -j link show | jq -r '.[].id' | grep -qxF "$links"
+}
+wait_for 10 "its programs and links gone after SIGKILL" gone
