@@ -487,8 +487,12 @@ static int add_running_node_pids(struct tcp_ctx *c, const struct nt_targets *t)
 		__u32 k = (__u32)pid;
 		if (!bpf_map_update_elem(fd, &k, &one, BPF_ANY))
 			n++;
-		if (c->o.verbose)
-			fprintf(stderr, "nodetap tcp: tracing node process %d (%s)\n", pid, target);
+		if (c->o.verbose) {
+			/* A path the process chose: escaped. */
+			fprintf(stderr, "nodetap tcp: tracing node process %d (", pid);
+			nt_fputs_escaped(stderr, target, sizeof(target));
+			fputs(")\n", stderr);
+		}
 	}
 	closedir(d);
 	return n;
@@ -503,13 +507,18 @@ static int fill_node_files(struct tcp_ctx *c, const struct nt_targets *t)
 		struct file_key k = { .ino = t->t[i].ino, .dev = kernel_dev(t->t[i].dev) };
 
 		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
-			fprintf(stderr, "nodetap tcp: noting node binary %s: %s\n", t->t[i].path,
-				strerror(errno));
+			int e = errno;
+
+			fputs("nodetap tcp: noting node binary ", stderr);
+			nt_fputs_escaped(stderr, t->t[i].path, PATH_MAX);
+			fprintf(stderr, ": %s\n", strerror(e));
 			return NT_EXIT_RUNTIME;
 		}
-		if (c->o.verbose)
-			fprintf(stderr, "nodetap tcp: a process that runs %s counts as node\n",
-				t->t[i].path);
+		if (c->o.verbose) {
+			fputs("nodetap tcp: a process that runs ", stderr);
+			nt_fputs_escaped(stderr, t->t[i].path, PATH_MAX);
+			fputs(" counts as node\n", stderr);
+		}
 	}
 	return 0;
 }
