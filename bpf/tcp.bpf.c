@@ -46,19 +46,6 @@ struct {
 	__type(value, struct tcp_conn);
 } conns SEC(".maps");
 
-struct tcp_listen_key {
-	__u32 netns;
-	__u16 port;
-	__u16 pad;
-};
-
-struct tcp_listener {
-	__u64 sk;
-	__u32 pid;
-	__u32 pad;
-	char comm[NT_COMM_LEN];
-};
-
 /* Who listens on a port (per network namespace): accepted connections are
  * theirs. */
 struct {
@@ -87,12 +74,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } node_pids SEC(".maps");
-
-struct tcp_file_key {
-	__u64 ino;
-	__u32 dev;   /* the kernel's encoding: major << 20 | minor */
-	__u32 pad;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

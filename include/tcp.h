@@ -84,6 +84,30 @@ struct tcp_remote_val {
 	char comm[NT_COMM_LEN];
 };
 
+/* Who listens on a port, per network namespace: accepted connections are
+ * theirs. Filled by the BPF side at listen(), and by the loader from /proc
+ * for listeners older than nodetap (sk 0: their pointer is unknown). */
+struct tcp_listen_key {
+	unsigned int netns;           /* the namespace's inode number */
+	unsigned short port;
+	unsigned short pad;
+};
+
+struct tcp_listener {
+	unsigned long long sk;        /* the listening socket, or 0 */
+	unsigned int pid;
+	unsigned int pad;
+	char comm[NT_COMM_LEN];
+};
+
+/* A node executable, by file identity (the loader's --binary and the node
+ * binaries it found), for the exec hook. */
+struct tcp_file_key {
+	unsigned long long ino;
+	unsigned int dev;             /* the kernel's encoding: major << 20 | minor */
+	unsigned int pad;
+};
+
 /* Live counts, for the report's "still open" and the final drain. */
 struct tcp_live {
 	long long open;               /* tracked, not yet CLOSE */

@@ -441,12 +441,6 @@ static uint32_t kernel_dev(dev_t d)
 	return (uint32_t)(major(d) << 20 | minor(d));
 }
 
-struct file_key {
-	uint64_t ino;
-	uint32_t dev;
-	uint32_t pad;
-};
-
 static bool is_node_file(const struct nt_targets *t, const struct stat *st)
 {
 	for (int i = 0; i < t->n; i++)
@@ -504,7 +498,7 @@ static int fill_node_files(struct tcp_ctx *c, const struct nt_targets *t)
 	__u8 one = 1;
 
 	for (int i = 0; i < t->n; i++) {
-		struct file_key k = { .ino = t->t[i].ino, .dev = kernel_dev(t->t[i].dev) };
+		struct tcp_file_key k = { .ino = t->t[i].ino, .dev = kernel_dev(t->t[i].dev) };
 
 		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
 			int e = errno;
@@ -524,25 +518,11 @@ static int fill_node_files(struct tcp_ctx *c, const struct nt_targets *t)
 }
 
 /* Listening sockets opened before nodetap started: the BPF side saw no
- * listen() for them, so their accepted connections would belong to nobody.
- * The layout of bpf/tcp.bpf.c's listeners map. */
-struct listen_key {
-	uint32_t netns;
-	uint16_t port;
-	uint16_t pad;
-};
-
-struct listener {
-	uint64_t sk;             /* 0: found here, pointer unknown */
-	uint32_t pid;
-	uint32_t pad;
-	char comm[NT_COMM_LEN];
-};
-
+ * listen() for them, so their accepted connections would belong to nobody. */
 struct listen_scan {
 	int fd;
-	struct listen_key k;
-	struct listener l;
+	struct tcp_listen_key k;
+	struct tcp_listener l;
 	int added;
 };
 
@@ -711,7 +691,8 @@ static const char tcp_help[] =
 "who owned it, both ends, payload bytes sent (acknowledged by the peer) and\n"
 "received, how long it lived, retransmits, resets sent and received, and how it\n"
 "ended. Then a summary per (process, remote address), with segments received.\n"
-"Kernel raw tracepoints only: no uprobes, no cost in the node process.\n"
+"Kernel raw tracepoints only, no uprobes: a few hits per connection, nothing per\n"
+"packet, read or write.\n"
 "\n"
 "Which processes: without -p or COMMAND, every node process (its executable is\n"
 "named like node, or is a node binary nodetap found or --binary named), running\n"
@@ -731,15 +712,16 @@ static const char tcp_help[] =
 "received. END is how it ended: closed (FIN handshake), reset (by the peer),\n"
 "aborted (reset by this side), refused, failed (never established: timeout or\n"
 "unreachable), timeout (established, then dropped). DIR: out (connect), in\n"
-"(accepted), ? (begun before nodetap started: MS unknown, and TX_BYTES may count\n"
-"the SYN as one byte). SEGS_IN in the summary counts every segment received,\n"
+"(accepted), ? (begun before nodetap started, direction unknown: TX_BYTES may\n"
+"count the SYN as one byte); MS is - for those begun before nodetap started.\n"
+"SEGS_IN in the summary counts every segment received,\n"
 "pure ACKs included. Connections count when they close; retransmits and resets\n"
 "when they happen.\n"
 "\n"
 "Options of tcp:\n"
 "      --all                every process on the host, not only node\n"
-"      --no-events          no line per connection: only the summary\n"
-"  -e, --events             a line per connection as it ends (the default)\n";
+"      --no-events          only the summary: no line per connection (a line per\n"
+"                           connection as it ends, -e, is the default)\n";
 
 int cmd_tcp(int argc, char **argv)
 {
