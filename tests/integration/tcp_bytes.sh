@@ -53,13 +53,15 @@ check_side() {
 		--arg la "$laddr" --arg ra "$raddr" '[.[] | select(.tx_bytes != $tx or .rx_bytes != $rx
 		or .family != $fam or .direction != $dir or .local_addr != $la or .remote_addr != $ra
 		or .established != true or .start_seen != true or .end != "closed"
-		or .rst_sent != 0 or .rst_received != 0 or .retrans != 0)] | length' "$recs")" \
+		or .rst_sent != 0 or .rst_received != 0)] | length' "$recs")" \
 		"records of pid $pid that differ from ($fam $dir tx $tx rx $rx $laddr -> $raddr closed): $(cat "$recs")"
 	# The very connections the client made: its local ports.
 	assert_eq "$(jq -c '[.conns[].lport] | sort' "$cfile")" \
 		"$(jq -c --arg f "$pfield" '[.[][$f]] | sort' "$recs")" "ports of pid $pid's connections"
 }
 # Clients: out, N sent and M received. Servers: in, M sent and N received.
+# (Retransmits are not asserted here: on a loaded machine even loopback sees
+# a tail-loss probe now and then. tcp_segments checks them against the wire.)
 check_side "$C4" $K 4 out $N $M 127.0.0.1 127.0.0.1 "$TEST_TMP/c4.json" local_port
 check_side "$S4" $K 4 in $M $N 127.0.0.1 127.0.0.1 "$TEST_TMP/c4.json" remote_port
 check_side "$C6" $K6 6 out $N $M ::1 ::1 "$TEST_TMP/c6.json" local_port

@@ -17,7 +17,7 @@
 #     that side; with payload, on the client, = the rounds (plus the
 #     retransmissions the server sent);
 #   - retransmits = the retransmissions seen on the wire (>= the 2 lost on
-#     the lossy link, 0 on the clean one);
+#     the lossy link);
 #   - payload bytes exact despite the loss.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TESTS_LIB/netns.sh"
@@ -79,14 +79,18 @@ for k in 1 2; do
 	assert_eq "$(jqv "$ST" .ba.tcp_retransmits)" "$(summary "$SV" "$L" retrans)" "retransmits of server $SV to $L (seen on the wire)"
 	assert_eq $((K * W * S)) "$(summary "$SV" "$L" rx_bytes)" "payload bytes server $SV received"
 done
-# Known counts, independently of the links: on the clean link one data
-# segment per round each way; on the lossy one, the retransmissions on top.
-assert_eq $((K * W)) "$(summary "$SV1" "$L1" data_segs_in)" "data segments server 1 received: one per round"
-assert_eq $((K * W)) "$(summary "$C1" "$P1" data_segs_in)" "data segments client 1 received: one per round"
-assert_eq 0 "$(summary "$C1" "$P1" retrans)" "retransmits over the clean link"
+# Known counts, from the rounds: one data segment per round each way, plus
+# the retransmissions the wire carried (none on the clean link, unless a
+# loaded machine delays a segment past the tail-loss probe's 10 ms), less
+# the segments lost on purpose.
+for k in 1 2; do
+	eval "C=\$C$k SV=\$SV$k P=\$P$k L=\$L$k ST=\$ST$k"
+	assert_eq $((K * W + $(jqv "$ST" .ab.tcp_retransmits) - $(jqv "$ST" .ab.lost))) "$(summary "$SV" "$L" data_segs_in)" \
+		"data segments server $k received: a round each, plus retransmissions, less those lost"
+	assert_eq $((K * W + $(jqv "$ST" .ba.tcp_retransmits))) "$(summary "$C" "$P" data_segs_in)" \
+		"data segments client $k received: a round each, plus retransmissions"
+done
 assert_ge "$(summary "$C2" "$P2" retrans)" 2 "retransmits over the lossy link (2 lost)"
-assert_eq $((K * W + $(jqv "$ST2" .ab.tcp_retransmits) - 2)) "$(summary "$SV2" "$L2" data_segs_in)" \
-	"data segments server 2 received: one per round, plus retransmissions, less the 2 lost"
 # The per-connection records carry the same retransmits.
 assert_eq "$(summary "$C2" "$P2" retrans)" "$(jq -s --argjson p "$C2" '[.[] | select(.type=="tcp_conn" and .pid==$p) | .retrans] | add' "$out")" "retransmits in client 2's connection records"
 assert_eq 0 "$(jq -s '[.[] | select(.type=="losses") | to_entries[] | select(.key != "type" and .value != 0)] | length' "$out")" "losses reported"

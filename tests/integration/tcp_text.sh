@@ -52,12 +52,12 @@ ev=$TEST_TMP/events.txt
 # Header, K lines, the summary title and one row, the loss line.
 assert_match '^TIME\(s\) +PID +COMM +DIR +LOCAL +REMOTE +TX_BYTES +RX_BYTES +MS +RETRANS +RST_TX +RST_RX +END$' \
 	"$(head -n 1 "$ev")" "event header"
-lines=$(grep -cE "^[0-9]+\.[0-9]{6} +$S +node +in +127\.0\.0\.1:8080 +127\.0\.0\.1:[0-9]+ +$M +$N +[0-9]+\.[0-9]{2} +0 +0 +0 +closed$" "$ev" || true)
+lines=$(grep -cE "^[0-9]+\.[0-9]{6} +$S +node +in +127\.0\.0\.1:8080 +127\.0\.0\.1:[0-9]+ +$M +$N +[0-9]+\.[0-9]{2} +[0-9]+ +0 +0 +closed$" "$ev" || true)
 assert_eq $K "$lines" "event lines of the server's $K connections (tx $M, rx $N, closed)"
 assert_eq $((K + 1)) "$(grep -cvE '^$|^TCP connections|^PID |^[0-9]+ +node +127|^lost since' "$ev")" "lines of the events output besides the summary"
 assert_match "^TCP connections closed over [0-9.]+ s: $K \(0 failed\), 1 process/remote pair; [0-9]+ still open$" \
 	"$(grep '^TCP connections closed' "$ev")" "summary title"
-assert_match "^$S +node +127\.0\.0\.1 +$K +0 +$((K * M)) +$((K * N)) +[0-9]+ +0 +0 +0 +[0-9]+\.[0-9]{2}$" \
+assert_match "^$S +node +127\.0\.0\.1 +$K +0 +$((K * M)) +$((K * N)) +[0-9]+ +[0-9]+ +0 +0 +[0-9]+\.[0-9]{2}$" \
 	"$(grep -E "^$S " "$ev")" "summary row"
 assert_eq "lost since start: nothing" "$(tail -n 1 "$ev")" "loss line"
 
