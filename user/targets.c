@@ -33,10 +33,27 @@ static int add(struct nt_targets *ts, const char *path, const char *root,
 
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return -ENOENT;
-	/* The same file through another path or process: attach once. */
-	for (int i = 0; i < ts->n; i++)
-		if (ts->t[i].dev == st.st_dev && ts->t[i].ino == st.st_ino && ts->t[i].pid == pid)
+	/* The same file through another path or process: attach once. Keep
+	 * a path of our own namespace over one through /proc/PID/root: that
+	 * process may exit before the probes are placed. */
+	for (int i = 0; i < ts->n; i++) {
+		char *p, *r;
+
+		if (ts->t[i].dev != st.st_dev || ts->t[i].ino != st.st_ino || ts->t[i].pid != pid)
+			continue;
+		if (!ts->t[i].root[0] || root[0] || !(p = strdup(path)))
 			return 0;
+		if (!(r = strdup(root))) {
+			free(p);
+			return 0;
+		}
+		free(ts->t[i].path);
+		free(ts->t[i].root);
+		ts->t[i].path = p;
+		ts->t[i].root = r;
+		ts->t[i].implicit &= implicit;
+		return 0;
+	}
 	t = realloc(ts->t, (size_t)(ts->n + 1) * sizeof(*t));
 	if (!t)
 		return -ENOMEM;
