@@ -29,6 +29,11 @@ const volatile __u64 min_ns = 0;           /* --min-ms; 0: no events */
 const volatile __u64 sample_after_ns = 0;  /* sampler: take stacks of callbacks
                                               running for at least this long */
 
+/* Set by the loader before it detaches a role's probes (--max-overhead):
+ * taking them out takes the kernel a while, during which entries are no
+ * longer recorded and only the returns of calls already recorded count. */
+__u8 role_off[NT_CB_ROLES] = {};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NT_CB_MAX_BINARIES);
@@ -62,9 +67,9 @@ struct {
 struct frame {
 	__u64 start_ns;
 	__u32 kind;
-	__s32 sampled_stack;
-	__u32 samples;
-	__u32 pad;
+	__u16 role;           /* the function whose return pops it */
+	__u16 samples;
+	__s32 sampled[NT_CB_SAMPLES];
 	__u64 caller, caller2;
 };
 
@@ -179,6 +184,8 @@ int cb_enter(struct pt_regs *ctx)
 	if (!nt_pid_traced(pid))
 		return 0;
 	count_hit(role);
+	if (role >= NT_CB_ROLES || role_off[role])
+		return 0;
 	bi = bpf_map_lookup_elem(&bins, &bin);
 	if (!bi)
 		return 0;
@@ -220,8 +227,10 @@ int cb_enter(struct pt_regs *ctx)
 		return 0;
 	}
 	t->f[d].kind = kind;
-	t->f[d].sampled_stack = -1;
+	t->f[d].role = (__u16)role;
 	t->f[d].samples = 0;
+	for (int i = 0; i < NT_CB_SAMPLES; i++)
+		t->f[d].sampled[i] = -1;
 	t->f[d].caller = caller;
 	t->f[d].caller2 = caller2;
 	t->f[d].start_ns = bpf_ktime_get_ns(); /* last: time the callback, not us */
@@ -294,9 +303,9 @@ static __always_inline void emit_slow(struct pt_regs *ctx, __u32 pid, __u32 tid,
 	ev->kind = f->kind;
 	ev->start_ns = f->start_ns;
 	ev->dur_ns = dur;
-	ev->sampled_stack = f->sampled_stack;
+	for (int i = 0; i < NT_CB_SAMPLES; i++)
+		ev->sampled_stacks[i] = f->sampled[i];
 	ev->samples = f->samples;
-	ev->pad = 0;
 	ev->caller = f->caller;
 	ev->caller2 = f->caller2;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
@@ -320,6 +329,7 @@ int cb_return(struct pt_regs *ctx)
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 role = cookie & 0xff;
 	struct cb_thread *t;
 	struct frame *f;
 	__u32 d;
@@ -328,12 +338,18 @@ int cb_return(struct pt_regs *ctx)
 	t = bpf_map_lookup_elem(&threads, &tid);
 	if (!t)
 		return 0; /* not a traced process (or its entry was lost) */
-	count_hit(cookie & 0xff);
-	if (!t->depth) {
-		nt_lose(NT_LOSS_UNMATCHED);
+	count_hit(role);
+	d = t->depth;
+	/* The innermost recorded call must be of this function: a return
+	 * whose entry was not recorded (its probe attached after this one, or
+	 * being detached) pops nothing. Frames deeper than recorded pop by
+	 * depth alone. */
+	if (!d || (d <= NT_CB_MAX_DEPTH && t->f[(d - 1) & (NT_CB_MAX_DEPTH - 1)].role != role)) {
+		if (role >= NT_CB_ROLES || !role_off[role])
+			nt_lose(NT_LOSS_UNMATCHED);
 		return 0;
 	}
-	d = --t->depth;
+	t->depth = --d;
 	if (d >= NT_CB_MAX_DEPTH)
 		return 0;
 	f = &t->f[d];
@@ -370,7 +386,9 @@ int cb_sample(struct bpf_perf_event_data *ctx)
 		nt_lose(NT_LOSS_STACK);
 		return 0;
 	}
-	f->sampled_stack = sid;
+	/* The last few: a sample can land where the frame-pointer walk
+	 * breaks (inside libc); user space shows the deepest. */
+	f->sampled[f->samples & (NT_CB_SAMPLES - 1)] = sid;
 	f->samples++;
 	nt_announce_stack(&stack_seen, &events, t->pid, sid);
 	return 0;

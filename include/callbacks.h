@@ -9,6 +9,7 @@
 #define NT_CB_MAX_PROVIDERS 256  /* provider numbers per binary (node has 59-68) */
 #define NT_CB_MAX_KINDS 512      /* kind ids, over every binary */
 #define NT_CB_MAX_DEPTH 8        /* callbacks nested on one thread */
+#define NT_CB_SAMPLES 4          /* --min-ms: stacks kept per callback, the last ones */
 
 /* Kind ids: user space numbers every provider name it found (the same name
  * in two binaries is one id); these fixed ids name what is not a provider. */
@@ -63,12 +64,13 @@ struct nt_cb_event {
 	unsigned int kind;
 	unsigned long long start_ns;  /* CLOCK_MONOTONIC */
 	unsigned long long dur_ns;
-	int sampled_stack;            /* user stack sampled while it ran (the
-	                                 JavaScript in it), or -1 */
+	int sampled_stacks[NT_CB_SAMPLES]; /* user stacks sampled while it ran
+	                                 (the JavaScript in it), the last
+	                                 samples (slot samples % NT_CB_SAMPLES
+	                                 is the next), -1 where none */
 	int caller_stack;             /* user stack at its return: the native
 	                                 code that made the callback, or -1 */
 	unsigned int samples;         /* on-CPU samples taken while it ran */
-	unsigned int pad;
 	unsigned long long caller, caller2;  /* as in nt_cb_key */
 	char comm[NT_COMM_LEN];
 };

@@ -214,9 +214,11 @@ static void json_cost(struct cb_ctx *c, const char *when, uint64_t window_ns,
 }
 
 /* Detach every probe of ROLE: entries first, so that calls in flight still
- * find their frames when they return. */
+ * find their frames when they return. The BPF side stops recording entries
+ * of the role at once (the kernel takes a while to take a probe out). */
 static void detach_role(struct cb_ctx *c, int role)
 {
+	c->skel->bss->role_off[role] = 1;
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < c->probes.nlinks; i++)
 			if (c->link_role[i] == role && c->link_ret[i] == (pass == 1) && c->probes.links[i]) {
@@ -228,7 +230,7 @@ static void detach_role(struct cb_ctx *c, int role)
 
 /* --max-overhead: RATE[role] hits/s over the last window. Detach the
  * hottest roles until the estimate is within the limit. */
-static void enforce_limit(struct cb_ctx *c, const double *rate, const unsigned long long *hits)
+static void enforce_limit(struct cb_ctx *c, const double *rate)
 {
 	double total = 0;
 	char what[256] = "";
@@ -260,9 +262,13 @@ static void enforce_limit(struct cb_ctx *c, const double *rate, const unsigned l
 	snprintf(c->detached + strlen(c->detached), sizeof(c->detached) - strlen(c->detached),
 		 "%s%s", c->detached[0] ? ", " : "", what);
 	if (c->o.json) {
-		unsigned long long all = 0;
+		unsigned long long hits[NT_CB_ROLES], all = 0;
 		struct nt_json j;
 
+		/* Counted once the detach is done: a probe goes only when the
+		 * kernel has taken its breakpoints out of every process, which
+		 * takes a while (tens of ms); hits go on meanwhile. */
+		read_hits(c, hits);
 		for (int r = 0; r < NT_CB_ROLES; r++)
 			all += hits[r];
 		nt_json_begin(&j, stdout, "callbacks_detached");
@@ -321,7 +327,7 @@ static void tick(void *arg)
 				c->max_overhead ? "" : "; --max-overhead PCT bounds it");
 	}
 	if (c->max_overhead)
-		enforce_limit(c, rate, hits);
+		enforce_limit(c, rate);
 	memcpy(c->last_hits, hits, sizeof(hits));
 	c->last_check_ns = now;
 }
@@ -563,10 +569,35 @@ static int report(void *arg, bool final)
 
 /* ---- --min-ms events ------------------------------------------------------- */
 
+/* Of the stacks sampled while a callback ran, the deepest: a sample taken
+ * where the frame-pointer walk breaks (in libc, which keeps no frame
+ * pointers) has two frames, one taken in JavaScript twenty. */
+static int best_sample(struct cb_ctx *c, const struct nt_cb_event *e)
+{
+	int fd = bpf_map__fd(c->skel->maps.stacks), best = -1, best_n = 0;
+	__u64 ips[NT_MAX_STACK_DEPTH];
+
+	for (unsigned int k = 0; k < NT_CB_SAMPLES && k < e->samples; k++) {
+		/* From the most recent back. */
+		int id = e->sampled_stacks[(e->samples - 1 - k) % NT_CB_SAMPLES], n = 0;
+
+		if (id < 0 || bpf_map_lookup_elem(fd, &id, ips))
+			continue;
+		while (n < NT_MAX_STACK_DEPTH && ips[n])
+			n++;
+		if (n > best_n) {
+			best = id;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
 static void print_event(struct cb_ctx *c, const struct nt_cb_event *e)
 {
 	int fd = bpf_map__fd(c->skel->maps.stacks);
 	char kind[64], caller[256] = "", comm[NT_COMM_LEN * 4 + 1];
+	int sampled = best_sample(c, e);
 
 	if (e->kind == NT_CB_KIND_CALLER)
 		classify_caller(c, (pid_t)e->pid, e->caller, e->caller2, kind, sizeof(kind), caller,
@@ -590,7 +621,7 @@ static void print_event(struct cb_ctx *c, const struct nt_cb_event *e)
 		nt_json_u64(&j, "duration_ns", e->dur_ns);
 		nt_json_u64(&j, "samples", e->samples);
 		nt_json_obj(&j, "sampled");
-		nt_stack_json(&j, c->sym, fd, (pid_t)e->pid, e->sampled_stack);
+		nt_stack_json(&j, c->sym, fd, (pid_t)e->pid, sampled);
 		nt_json_obj_end(&j);
 		nt_json_obj(&j, "called_from");
 		nt_stack_json(&j, c->sym, fd, (pid_t)e->pid, e->caller_stack);
@@ -602,9 +633,10 @@ static void print_event(struct cb_ctx *c, const struct nt_cb_event *e)
 	printf("%-10.6f %-7u %-7u %-15s %-22s %10.3f\n",
 	       (double)(e->start_ns + e->dur_ns - c->session.start_ns) / 1e9, e->pid, e->tid, comm,
 	       kind, (double)e->dur_ns / 1e6);
-	if (e->sampled_stack >= 0) {
-		printf("    while it ran (%u sample%s, the last):\n", e->samples, e->samples == 1 ? "" : "s");
-		nt_stack_print(stdout, c->sym, fd, (pid_t)e->pid, e->sampled_stack, "      ");
+	if (sampled >= 0) {
+		printf("    while it ran (%u sample%s; the deepest of the last %d):\n", e->samples,
+		       e->samples == 1 ? "" : "s", NT_CB_SAMPLES);
+		nt_stack_print(stdout, c->sym, fd, (pid_t)e->pid, sampled, "      ");
 	} else {
 		printf("    while it ran: not sampled (off CPU the whole time, or too short)\n");
 	}
