@@ -30,7 +30,9 @@ wl=$TEST_TMP/workload.json
 	>"$out" 2>"$TEST_TMP/stderr" &
 nt=$!
 on_exit kill_wait $nt
-wait_for 60 "the workload's listening port" test -s "$TEST_TMP/port"
+port_or_exit() { test -s "$TEST_TMP/port" || ! kill -0 $nt 2>/dev/null; }
+wait_for 60 "the workload's listening port" port_or_exit
+test -s "$TEST_TMP/port" || fail "nodetap ended before the workload listened: $(cat "$TEST_TMP/stderr")"
 port=$(cat "$TEST_TMP/port")
 for ((i = 0; i < K; i++)); do
 	exec 3<>"/dev/tcp/127.0.0.1/$port"
