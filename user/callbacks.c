@@ -696,7 +696,9 @@ static int bin_of(struct cb_ctx *c, const struct nt_target *t)
 	return c->nbins++;
 }
 
-static void say_bin(struct cb_ctx *c, const struct bin *b, bool implicit)
+/* What nodetap found in binary B. Said for every node binary, also those
+ * nodetap found by itself: how kinds are named matters to the reader. */
+static void say_bin(struct cb_ctx *c, const struct bin *b)
 {
 	const struct nt_aw_info *a = &b->aw;
 
@@ -722,7 +724,7 @@ static void say_bin(struct cb_ctx *c, const struct bin *b, bool implicit)
 		nt_json_end(&j);
 		return;
 	}
-	if (!a->provider_off && (!implicit || c->o.verbose)) {
+	if (!a->provider_off) {
 		fprintf(stderr, "nodetap callbacks: ");
 		nt_fputs_escaped(stderr, b->path, 4096);
 		fprintf(stderr, ": kinds by native caller, not by provider type: %s%s\n", a->why,
@@ -1097,14 +1099,8 @@ int cmd_callbacks(int argc, char **argv)
 		free(tbin);
 		goto out;
 	}
-	for (int i = 0; i < c->nbins; i++) {
-		bool implicit = true;
-
-		for (int t = 0; t < targets.n; t++)
-			if (tbin[t] == i)
-				implicit &= targets.t[t].implicit;
-		say_bin(c, &c->bins[i], implicit);
-	}
+	for (int i = 0; i < c->nbins; i++)
+		say_bin(c, &c->bins[i]);
 	for (int i = 0; i < targets.n; i++) {
 		if (tbin[i] < 0) {
 			fprintf(stderr, "nodetap callbacks: ");
