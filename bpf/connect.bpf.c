@@ -446,7 +446,7 @@ static __always_inline void emit(struct conn_state *c, __u32 outcome, int err, _
 	ev->dst = c->dst;
 	__builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
 	bpf_probe_read_kernel(ev->host, sizeof(ev->host), c->host);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
 }
 
 static __always_inline void on_connect_end(const struct sock *sk, bool established)

@@ -187,7 +187,7 @@ static __always_inline void emit(struct inflight *inf, __u32 pid, int status,
 	ev->flags = inf->flags;
 	__builtin_memcpy(ev->comm, inf->comm, sizeof(ev->comm));
 	bpf_probe_read_kernel(ev->host, sizeof(ev->host), inf->host);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
 }
 
 SEC("uprobe")

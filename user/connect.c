@@ -397,7 +397,7 @@ static int report(void *arg, bool final)
 
 static void print_event(struct connect_ctx *c, const struct connect_event *e)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], comm[NT_COMM_LEN * 4 + 1];
 	int fd = bpf_map__fd(c->skel->maps.stacks);
 
 	addr_str(&e->src, src, sizeof(src));
@@ -428,8 +428,10 @@ static void print_event(struct connect_ctx *c, const struct connect_event *e)
 		nt_json_end(&j);
 		return;
 	}
-	printf("%-10.6f %-7u %-15.15s %-12s %9.3f %s:%u -> %s:%u ",
-	       (double)(e->start_ns + e->latency_ns - c->session.start_ns) / 1e9, e->pid, e->comm,
+	/* The process names itself (process.title): escape it. */
+	nt_escape(e->comm, NT_COMM_LEN, comm, sizeof(comm));
+	printf("%-10.6f %-7u %-15s %-12s %9.3f %s:%u -> %s:%u ",
+	       (double)(e->start_ns + e->latency_ns - c->session.start_ns) / 1e9, e->pid, comm,
 	       e->outcome < CONN_OUTCOMES ? outcome_names[e->outcome] : "?",
 	       (double)e->latency_ns / 1e6, src, e->src.port, dst, e->dst.port);
 	nt_fputs_escaped(stdout, e->host[0] ? e->host : "-", NT_HOST_LEN);

@@ -359,7 +359,7 @@ static int report(void *arg, bool final)
 
 static void print_event(struct dns_ctx *c, const struct dns_event *e)
 {
-	char status[32];
+	char status[32], comm[NT_COMM_LEN * 4 + 1];
 	int fd = bpf_map__fd(c->skel->maps.stacks);
 
 	if (c->o.json) {
@@ -382,9 +382,11 @@ static void print_event(struct dns_ctx *c, const struct dns_event *e)
 		nt_json_end(&j);
 		return;
 	}
-	printf("%-10.6f %-7u %-7u %-15.15s %9.3f %-14s ",
+	/* The process names itself (process.title): escape it. */
+	nt_escape(e->comm, NT_COMM_LEN, comm, sizeof(comm));
+	printf("%-10.6f %-7u %-7u %-15s %9.3f %-14s ",
 	       (double)(e->start_ns + e->latency_ns - c->session.start_ns) / 1e9, e->pid, e->tid,
-	       e->comm, (double)e->latency_ns / 1e6, status_name(e->status, status, sizeof(status)));
+	       comm, (double)e->latency_ns / 1e6, status_name(e->status, status, sizeof(status)));
 	nt_fputs_escaped(stdout, e->host, NT_HOST_LEN);
 	printf("%s\n", e->flags & DNS_F_TRUNCATED ? "..." : "");
 	if (c->o.stacks)

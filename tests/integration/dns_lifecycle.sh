@@ -5,9 +5,6 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 NT=$REPO/nodetap
-dns_progs() { bpftool -j prog show | jq '[.[] | select(.name=="dns_start" or .name=="dns_done" or .name=="dns_return")] | length'; }
-no_dns_progs() { [ "$(dns_progs)" = 0 ]; }
-some_dns_progs() { [ "$(dns_progs)" -gt 0 ]; }
 
 "$NODE" -e 'setInterval(() => require("dns").lookup("localhost", () => {}), 100)' &
 target=$!
@@ -39,14 +36,23 @@ rc=0
 "$NT" dns -- "$NODE" -e 'process.exit(7)' >/dev/null 2>&1 || rc=$?
 assert_eq 7 "$rc" "exit status of nodetap -- node -e 'process.exit(7)'"
 
-# SIGKILL: nothing stays loaded.
+# SIGKILL: nothing stays loaded. The very programs and links this nodetap
+# held (ids from its fdinfo), not a global count that others move.
 "$NT" dns -p $target >/dev/null 2>&1 &
 nt=$!
-wait_for 10 "dns programs loaded" some_dns_progs
+on_exit kill_wait $nt KILL
+ids_of() { cat /proc/$nt/fdinfo/* 2>/dev/null | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un; }
+# Three uprobes (start, completion, return): three links.
+attached() { [ "$(ids_of link | wc -l)" -ge 3 ]; }
+wait_for 10 "nodetap dns attached (3 links in its fdinfo)" attached
+progs=$(ids_of prog) links=$(ids_of link)
 kill -KILL $nt
 wait $nt 2>/dev/null || true
-wait_for 10 "dns programs unloaded after SIGKILL" no_dns_progs
-assert_eq 0 "$(bpftool -j link show | jq '[.[] | select(.type=="perf_event")] | length')" "perf_event links left"
+gone() {
+	! bpftool -j prog show | jq -r '.[].id' | grep -qxF "$progs" &&
+		! bpftool -j link show | jq -r '.[].id' | grep -qxF "$links"
+}
+wait_for 10 "its programs and links gone after SIGKILL" gone
 
 # -- COMMAND traces COMMAND's children (here a shell's two node children: 2
 # and 3 lookups) and nothing else: the node started above keeps looking up
