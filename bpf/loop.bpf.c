@@ -34,6 +34,8 @@ struct {
 	__uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
 
+#define PF_EXITING_ 0x00000004  /* include/linux/sched.h */
+
 /* A clock older than this is not a loop's: memory that moved under us. */
 #define LOOP_MAX_LAG_NS (86400ULL * 1000000000ULL)
 
@@ -54,7 +56,7 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 	__u32 tid = (__u32)id, pid = id >> 32;
 	struct loop_sample_event *ev;
 	struct loop_val *l;
-	__u64 now, t_ms, t_ns, lag;
+	__u64 now, t_ms, t_ns, lag, delay, prev_delay, prev_ns;
 	bool kernel;
 	__u32 slot;
 	long n;
@@ -66,7 +68,9 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (bpf_probe_read_user(&t_ms, sizeof(t_ms), (void *)l->time_addr)) {
-		l->read_errors++;
+		/* A thread on its way out has no memory left to read: not a loss. */
+		if (!(bpf_get_current_task_btf()->flags & PF_EXITING_))
+			l->read_errors++;
 		return 0;
 	}
 	t_ns = t_ms * 1000000ULL;
@@ -77,7 +81,6 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	lag = now > t_ns ? now - t_ns : 0;
-	l->last_sample_ns = now;
 	/* Interrupted in the kernel: x86_64 kernel addresses have the top bit
 	 * set (ctx->regs is read whole words at a time, so not through cs). */
 	kernel = (__s64)ctx->regs.ip < 0;
@@ -101,6 +104,11 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 		l->idle_skipped++;
 		return 0;
 	}
+	prev_ns = l->last_sample_ns;
+	prev_delay = l->last_run_delay;
+	delay = bpf_get_current_task_btf()->sched_info.run_delay;
+	l->last_sample_ns = now;
+	l->last_run_delay = delay;
 	l->samples++;
 	if (lag > l->max_lag_ns)
 		l->max_lag_ns = lag;
@@ -120,6 +128,9 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 	ev->kernel = kernel;
 	ev->loop_time_ms = t_ms;
 	ev->time_ns = now;
+	ev->run_delay_ns = delay;
+	ev->prev_run_delay_ns = prev_delay;
+	ev->prev_sample_ns = prev_ns;
 	ev->pad = 0;
 	n = bpf_get_stack(ctx, ev->ips, sizeof(ev->ips), BPF_F_USER_STACK);
 	if (n < 0) {

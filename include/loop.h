@@ -40,7 +40,8 @@ struct loop_val {
 	                                     for events: idle (see loop.bpf.c) */
 	unsigned long long read_errors;   /* clock unreadable or implausible */
 	unsigned long long max_lag_ns;
-	unsigned long long last_sample_ns;
+	unsigned long long last_sample_ns;  /* of the last sample counted */
+	unsigned long long last_run_delay;  /* the thread's run_delay then */
 	unsigned long long hist[NT_HIST_SLOTS];   /* lag, log2 of microseconds */
 };
 
@@ -55,6 +56,13 @@ struct loop_sample_event {
 	unsigned int kernel;           /* the sample interrupted kernel code */
 	unsigned long long loop_time_ms;  /* loop->time at the sample */
 	unsigned long long time_ns;    /* bpf_ktime_get_ns() at the sample */
+	/* The thread's time spent waiting for a CPU (sched_info.run_delay, as
+	 * /proc/PID/task/TID/schedstat shows it), now and at the sample before
+	 * (0 when there was none), to tell a loop kept off the CPU by others
+	 * from one that blocks. */
+	unsigned long long run_delay_ns;
+	unsigned long long prev_run_delay_ns;
+	unsigned long long prev_sample_ns;
 	int nframes;                   /* user frames in ips; 0: not taken */
 	unsigned int pad;
 	unsigned long long ips[NT_MAX_STACK_DEPTH];  /* innermost first */

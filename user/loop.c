@@ -11,8 +11,7 @@
  * group ends when a sample shows a newer clock, or when the loader reads the
  * loop's clock itself (every 50 ms while a group is open) and finds it
  * moved: at the time libuv refreshed it (see group_end). It is a blockage if
- * it lasted past the threshold and two samples or more saw it (one sample
- * alone can be a loop caught waking up, before it refreshed its clock). */
+ * it lasted past the threshold (see group_is_blockage). */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -74,6 +73,11 @@ struct group {                   /* one iteration seen running long */
 	uint64_t t_ms;               /* the loop's clock all along */
 	uint64_t first_ns, last_ns;  /* first and last sample */
 	unsigned samples, kernel, nostack;
+	bool startup;                /* before the loop's first iteration */
+	/* The thread's run_delay (time waiting for a CPU) from around the
+	 * start of the iteration, and as of its end (set before closing). */
+	uint64_t base_delay, end_delay;
+	uint64_t base_idle;          /* the loop's idle time at the start, or -1 */
 	struct rstack **stacks;
 	int nstacks;
 };
@@ -88,6 +92,8 @@ struct lloop {
 	bool metrics;
 	uint32_t fields_off, count_off;
 	uint64_t fields;             /* loop->internal_fields, or 0 */
+	uint64_t idle_addr;          /* its provider_idle_time (ns), or 0 */
+	bool idle_time;              /* the loop counts idle time (see read_count) */
 	uint64_t since_ns;           /* start of what the next report covers */
 	uint64_t gone_ns;
 	struct loop_val final;       /* counters when it went */
@@ -95,6 +101,8 @@ struct lloop {
 	bool count_ok;
 	uint64_t count_prev, count_last;
 	unsigned long long blockages;   /* ended since the last report */
+	unsigned long long starved;     /* long iterations left out: the thread
+	                                   was waiting for a CPU */
 	struct group g;
 };
 
@@ -114,9 +122,10 @@ struct jsfn {                    /* innermost JavaScript function of samples */
 
 struct blockage {
 	pid_t pid, tid;
-	bool main, ongoing;
+	bool main, ongoing, startup;
 	char comm[NT_COMM_LEN];
 	uint64_t start_ns, end_ns;
+	uint64_t waiting_ns;         /* of it, waiting for a CPU */
 	unsigned samples, kernel, nostack;
 	struct fstack *stacks;
 	int nstacks;
@@ -151,6 +160,8 @@ static uint64_t ms_to_ns(uint64_t ms)
 }
 
 /* ---- processes and their loops ------------------------------------------ */
+
+static void read_count(struct lloop *l);
 
 static void read_comm(pid_t pid, pid_t tid, char *comm)
 {
@@ -271,19 +282,18 @@ static struct lloop *add_loop(struct loop_ctx *c, struct lproc *p, pid_t tid, ui
 	l->count_off = p->main.count_off;
 	l->since_ns = nt_now_ns();
 	read_comm(p->pid, tid, l->comm);
-	if (l->metrics && !nt_uv_read_count(p->pid, addr, l->fields_off, l->count_off, &l->count_last)) {
-		l->count_ok = true;
-		l->count_prev = l->count_last;
-	}
 	v.pid = (__u32)p->pid;
 	v.addr = addr;
 	v.time_addr = addr + l->time_off;
 	if (p->main.idle_metrics &&
 	    !nt_uv_read_mem(p->pid, addr + p->main.idle_fields_off, &l->fields, sizeof(l->fields)) &&
-	    l->fields)
+	    l->fields) {
 		/* Zero unless the loop counts idle time (node's do, from start-up
 		 * on): the sampler can read it either way. */
 		v.poll_entry_addr = l->fields + p->main.entry_off;
+		l->idle_addr = l->fields + p->main.idle_off;
+	}
+	read_count(l);
 	if (bpf_map_update_elem(c->loops_fd, &key, &v, BPF_ANY)) {
 		/* The map is full (8192 loops): counted as a loss, not sampled. */
 		c->skel->bss->nt_losses[NT_LOSS_AGG_FULL]++;
@@ -479,6 +489,26 @@ static void on_exec(struct loop_ctx *c, pid_t pid)
 
 /* ---- blockages ----------------------------------------------------------- */
 
+/* Read L's iteration counter while the process is there to read, and
+ * whether the loop counts idle time (uv_loop_configure UV_METRICS_IDLE_TIME:
+ * bit 1 of the flags that start its internal fields; node turns it on at
+ * start-up). Such a loop notes when a waiting poll begins, which the sampler
+ * uses to tell idle from late, and refreshes its clock right after each
+ * iteration, before it waits for events. */
+static void read_count(struct lloop *l)
+{
+	unsigned int flags;
+
+	if (!l->gone && l->fields && !nt_uv_read_mem(l->pid, l->fields, &flags, sizeof(flags)))
+		l->idle_time = flags & 1;
+	if (l->gone || !l->metrics ||
+	    nt_uv_read_count(l->pid, l->addr, l->fields_off, l->count_off, &l->count_last))
+		return;
+	if (!l->count_ok)
+		l->count_prev = l->count_last;
+	l->count_ok = true;
+}
+
 static uint64_t hash_ips(const unsigned long long *ips, int n)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -490,7 +520,7 @@ static uint64_t hash_ips(const unsigned long long *ips, int n)
 	return h;
 }
 
-static void group_add(struct lloop *l, const struct loop_sample_event *ev)
+static void group_add(const struct loop_ctx *c, struct lloop *l, const struct loop_sample_event *ev)
 {
 	struct group *g = &l->g;
 	int n = ev->nframes;
@@ -501,7 +531,20 @@ static void group_add(struct lloop *l, const struct loop_sample_event *ev)
 		g->open = true;
 		g->t_ms = ev->loop_time_ms;
 		g->first_ns = ev->time_ns;
+		/* No iteration yet: node is starting (bootstrap, the main module),
+		 * and the loop's clock is the one uv_loop_init read. */
+		read_count(l);
+		g->startup = l->count_ok && l->count_last == 0;
+		/* The sample before this one, if it was taken in this iteration
+		 * or just before it; else this one (what the thread waited
+		 * before it is not known). */
+		g->base_delay = ev->prev_sample_ns && ev->prev_sample_ns + c->period_ns >=
+				ms_to_ns(ev->loop_time_ms) ? ev->prev_run_delay_ns : ev->run_delay_ns;
 	}
+	g->end_delay = ev->run_delay_ns;
+	if (g->samples == 1 &&
+	    (!l->idle_addr || nt_uv_read_mem(l->pid, l->idle_addr, &g->base_idle, sizeof(g->base_idle))))
+		g->base_idle = UINT64_MAX;
 	g->samples++;
 	g->kernel += ev->kernel != 0;
 	if (ev->time_ns > g->last_ns)
@@ -551,45 +594,62 @@ static void group_free(struct group *g)
 	memset(g, 0, sizeof(*g));
 }
 
-/* Does L's loop count idle time (uv_loop_configure UV_METRICS_IDLE_TIME,
- * bit 1 of the flags that start its internal fields)? Then libuv refreshes
- * its clock right after each iteration, before it waits for events. */
-static bool counts_idle_time(const struct lloop *l)
-{
-	unsigned int flags = 0;
-
-	return l->fields && !nt_uv_read_mem(l->pid, l->fields, &flags, sizeof(flags)) && (flags & 1);
-}
-
 /* When the iteration of L's open group ended, once the loop's clock was
  * seen to be NEXT_MS at SEEN_NS (NEXT_MS 0: not seen, the thread is gone).
  * The last sample that saw the old clock is a lower bound. The new clock is
- * when libuv refreshed it, to the millisecond: in node's loops (they count
- * idle time) right after the iteration, before any wait; so that is the
- * end, also when the thread was preempted after its last sample. Other
- * loops may sleep in epoll_wait before their clock is refreshed: for them
- * the end is taken to be at most a sample period after the last sample. */
+ * when libuv last refreshed it, to the millisecond. A loop that counts idle
+ * time (node's) refreshes it right after the iteration, before it waits for
+ * events, and adds up the time it waited: the new clock minus the waits
+ * since is the end, also when the thread was preempted after its last
+ * sample, or ran more iterations before the loader looked (those add their
+ * own run time, small: a running loop's new clock is usually seen by a
+ * sample first). Other loops refresh their clock after a wait: the end is
+ * then taken to be at most a sample period after the last sample. */
 static uint64_t group_end(const struct loop_ctx *c, const struct lloop *l, uint64_t next_ms,
 			  uint64_t seen_ns)
 {
-	uint64_t end = l->g.last_ns, next = ms_to_ns(next_ms);
+	uint64_t end = l->g.last_ns, next = ms_to_ns(next_ms), idle;
 
 	if (!next_ms)
 		return end;
 	if (next > seen_ns)
 		next = seen_ns;
-	if (!counts_idle_time(l) && next > end + c->period_ns)
+	if (l->idle_time && l->g.base_idle != UINT64_MAX &&
+	    !nt_uv_read_mem(l->pid, l->idle_addr, &idle, sizeof(idle)) && idle >= l->g.base_idle) {
+		next = next > idle - l->g.base_idle ? next - (idle - l->g.base_idle) : 0;
+	} else if (next > end + c->period_ns) {
 		next = end + c->period_ns;
+	}
 	return next > end ? next : end;
 }
 
-/* Lasted past the threshold (until END_NS), seen at least twice. */
-static bool group_is_blockage(const struct loop_ctx *c, const struct group *g, uint64_t end_ns)
+/* Of L's open group, until END_NS: how long the thread waited for a CPU. */
+static uint64_t group_waiting(const struct lloop *l, uint64_t end_ns)
 {
-	uint64_t start = ms_to_ns(g->t_ms);
+	const struct group *g = &l->g;
+	uint64_t start = ms_to_ns(g->t_ms), len = end_ns > start ? end_ns - start : 0;
+	uint64_t w = g->end_delay > g->base_delay ? g->end_delay - g->base_delay : 0;
 
-	return g->open && g->samples >= 2 && end_ns > start &&
-	       end_ns - start >= ms_to_ns(c->threshold_ms);
+	return w < len ? w : len;
+}
+
+/* Lasted past the threshold (until END_NS), and seen running: once in a
+ * loop that counts idle time (the sampler skips its waits, so a sample of a
+ * long iteration is one), else at least twice (a single sample can be a
+ * loop caught waking up, before it refreshed its clock). An iteration the
+ * thread spent waiting for a CPU, all but less than half the threshold of
+ * it, is the machine's doing: counted as starved, not as a blockage. */
+enum verdict { V_NONE, V_BLOCKAGE, V_STARVED };
+
+static enum verdict group_verdict(const struct loop_ctx *c, const struct lloop *l, uint64_t end_ns)
+{
+	const struct group *g = &l->g;
+	uint64_t start = ms_to_ns(g->t_ms), threshold = ms_to_ns(c->threshold_ms);
+
+	if (!g->open || g->samples < (l->idle_time ? 1U : 2U) || end_ns <= start ||
+	    end_ns - start < threshold)
+		return V_NONE;
+	return end_ns - start - group_waiting(l, end_ns) >= threshold / 2 ? V_BLOCKAGE : V_STARVED;
 }
 
 static int fstack_cmp_folded(const void *pa, const void *pb)
@@ -674,9 +734,11 @@ static void make_blockage(struct loop_ctx *c, const struct lloop *l, const struc
 	b->tid = l->tid;
 	b->main = l->main;
 	b->ongoing = ongoing;
+	b->startup = g->startup;
 	memcpy(b->comm, l->comm, sizeof(b->comm));
 	b->start_ns = ms_to_ns(g->t_ms);
 	b->end_ns = end_ns;
+	b->waiting_ns = group_waiting(l, end_ns);
 	b->samples = g->samples;
 	b->kernel = g->kernel;
 	b->nostack = g->nostack;
@@ -753,14 +815,20 @@ static void free_blockage(struct blockage *b)
 static void close_group(struct loop_ctx *c, struct lloop *l, uint64_t end_ns, bool ongoing,
 			struct blockage *out)
 {
+	enum verdict verdict;
 	struct blockage b;
 
 	if (ongoing) {
-		if (group_is_blockage(c, &l->g, end_ns))
+		if (group_verdict(c, l, end_ns) == V_BLOCKAGE)
 			make_blockage(c, l, &l->g, end_ns, true, out);
 		return;
 	}
-	if (group_is_blockage(c, &l->g, end_ns)) {
+	/* Iterations are read every second; a process may exit soon after a
+	 * long iteration, so read them now too. */
+	read_count(l);
+	verdict = group_verdict(c, l, end_ns);
+	l->starved += verdict == V_STARVED;
+	if (verdict == V_BLOCKAGE) {
 		struct blockage *v;
 
 		make_blockage(c, l, &l->g, end_ns, false, &b);
@@ -776,6 +844,22 @@ static void close_group(struct loop_ctx *c, struct lloop *l, uint64_t end_ns, bo
 		}
 	}
 	group_free(&l->g);
+}
+
+/* The time thread TID of PID has waited for a CPU (run_delay), or DFLT. */
+static uint64_t run_delay_of(pid_t pid, pid_t tid, uint64_t dflt)
+{
+	unsigned long long exec, delay;
+	char path[96];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+	if (!(f = fopen(path, "re")))
+		return dflt;
+	n = fscanf(f, "%llu %llu", &exec, &delay);
+	fclose(f);
+	return n == 2 ? delay : dflt;
 }
 
 /* Is thread TID of PID waiting in epoll_wait now? */
@@ -806,11 +890,14 @@ static void check_groups(struct loop_ctx *c)
 		if (l->gone || !l->g.open)
 			continue;
 		now = nt_now_ns();
-		if (nt_uv_read_mem(l->pid, l->addr + l->time_off, &t, sizeof(t)))
+		if (nt_uv_read_mem(l->pid, l->addr + l->time_off, &t, sizeof(t))) {
 			close_group(c, l, l->g.last_ns, false, NULL); /* gone */
-		else if (t != l->g.t_ms)
+			continue;
+		}
+		l->g.end_delay = run_delay_of(l->pid, l->tid, l->g.end_delay);
+		if (t != l->g.t_ms)
 			close_group(c, l, group_end(c, l, t, now), false, NULL);
-		else if (!counts_idle_time(l) && waits_in_epoll(l->pid, l->tid))
+		else if (!l->idle_time && waits_in_epoll(l->pid, l->tid))
 			/* Asleep before refreshing its clock: the iteration is over. */
 			close_group(c, l, l->g.last_ns, false, NULL);
 	}
@@ -831,16 +918,8 @@ static void rescan(struct loop_ctx *c)
 		if (p->state == P_ACTIVE)
 			scan_threads(c, p);
 	}
-	for (int i = 0; i < c->nloops; i++) {
-		struct lloop *l = c->loops[i];
-
-		if (!l->gone && l->metrics &&
-		    !nt_uv_read_count(l->pid, l->addr, l->fields_off, l->count_off, &l->count_last)) {
-			if (!l->count_ok)
-				l->count_prev = l->count_last;
-			l->count_ok = true;
-		}
-	}
+	for (int i = 0; i < c->nloops; i++)
+		read_count(c->loops[i]);
 }
 
 static void tick(void *arg)
@@ -880,9 +959,11 @@ static int on_event(void *arg, void *data, size_t len)
 
 		if (!l || l->pid != (pid_t)ev->pid)
 			return 0;
-		if (l->g.open && l->g.t_ms != ev->loop_time_ms)
+		if (l->g.open && l->g.t_ms != ev->loop_time_ms) {
+			l->g.end_delay = ev->run_delay_ns;
 			close_group(c, l, group_end(c, l, ev->loop_time_ms, ev->time_ns), false, NULL);
-		group_add(l, ev);
+		}
+		group_add(c, l, ev);
 	} else if (type == LOOP_EV_EXEC && len >= sizeof(struct loop_exec_event)) {
 		on_exec(c, (pid_t)((const struct loop_exec_event *)data)->pid);
 	}
@@ -932,9 +1013,10 @@ static void blockage_text(const struct loop_ctx *c, const struct blockage *b)
 {
 	printf("\n  pid %d (", b->pid);
 	nt_fputs_escaped(stdout, b->comm, NT_COMM_LEN);
-	printf(") %s loop, thread %d: %s %.1f ms from %.3f s, %u samples\n", b->main ? "main" : "worker",
+	printf(") %s loop, thread %d: %s %.1f ms from %.3f s%s, %u samples\n", b->main ? "main" : "worker",
 	       b->tid, b->ongoing ? "still blocked after" : "blocked", (double)(b->end_ns - b->start_ns) / 1e6,
-	       rel_s(c, b->start_ns), b->samples);
+	       rel_s(c, b->start_ns), b->startup ? " (start-up: before the loop's first iteration)" : "",
+	       b->samples);
 	if (b->nfns) {
 		printf("    innermost JavaScript function, by samples:\n");
 		for (int i = 0; i < b->nfns; i++) {
@@ -943,6 +1025,9 @@ static void blockage_text(const struct loop_ctx *c, const struct blockage *b)
 			putchar('\n');
 		}
 	}
+	if (b->waiting_ns >= 1000000)
+		printf("    of it %.1f ms waiting for a CPU (other threads or processes ran)\n",
+		       (double)b->waiting_ns / 1e6);
 	if (b->nostack)
 		printf("    %u sample%s without a stack\n", b->nostack, b->nostack == 1 ? "" : "s");
 	for (int i = 0; i < b->nstacks && i < TEXT_STACKS; i++) {
@@ -1004,7 +1089,9 @@ static void blockage_json(const struct blockage *b)
 	nt_json_strn(&j, "comm", b->comm, NT_COMM_LEN);
 	nt_json_str(&j, "kind", b->main ? "main" : "worker");
 	nt_json_u64(&j, "duration_ns", b->end_ns - b->start_ns);
+	nt_json_u64(&j, "waiting_for_cpu_ns", b->waiting_ns);
 	nt_json_bool(&j, "ongoing", b->ongoing);
+	nt_json_bool(&j, "startup", b->startup);
 	nt_json_u64(&j, "samples", b->samples);
 	nt_json_u64(&j, "kernel_samples", b->kernel);
 	nt_json_u64(&j, "samples_without_stack", b->nostack);
@@ -1086,12 +1173,7 @@ static void collect(struct loop_ctx *c, struct lstat *st, bool interval, uint64_
 		st->v = l->final;
 	else if (bpf_map_lookup_elem(c->loops_fd, &key, &st->v))
 		st->v = l->prev;
-	if (!l->gone && l->metrics &&
-	    !nt_uv_read_count(l->pid, l->addr, l->fields_off, l->count_off, &l->count_last)) {
-		if (!l->count_ok)
-			l->count_prev = l->count_last;
-		l->count_ok = true;
-	}
+	read_count(l);
 	st->has_iter = l->count_ok;
 	st->iterations = l->count_ok ? l->count_last - l->count_prev : 0;
 	st->span_ns = end > l->since_ns ? end - l->since_ns : 0;
@@ -1111,12 +1193,13 @@ static double on_cpu(const struct loop_ctx *c, const struct lstat *s)
 static void summary_text(struct loop_ctx *c, struct lstat *st, int n, int nproc, bool interval,
 			 struct blockage *ongoing, int nongoing)
 {
-	unsigned long long blocked = 0, errors = 0, idle = 0;
+	unsigned long long blocked = 0, errors = 0, idle = 0, starved = 0;
 
 	for (int i = 0; i < n; i++) {
 		blocked += st[i].l->blockages;
 		errors += st[i].v.read_errors;
 		idle += st[i].v.idle_skipped;
+		starved += st[i].l->starved;
 	}
 	printf("\nEvent loops over %.1f s: %d loop%s in %d process%s, %llu blockage%s of %llu ms or more\n",
 	       (double)(nt_now_ns() - c->last_report_ns) / 1e9, n, n == 1 ? "" : "s", nproc,
@@ -1162,11 +1245,17 @@ static void summary_text(struct loop_ctx *c, struct lstat *st, int n, int nproc,
 		printf(") %s loop, thread %d: lag when sampled on CPU\n", loop_kind(s->l), s->l->tid);
 		nt_hist_print(stdout, s->v.hist, NT_HIST_SLOTS, "usecs", "    ");
 	}
+	if (errors || starved || idle)
+		putchar('\n');
 	if (errors)
-		printf("\n%llu sample%s could not read a loop's clock\n", errors, errors == 1 ? "" : "s");
+		printf("%llu sample%s could not read a loop's clock\n", errors, errors == 1 ? "" : "s");
+	if (starved)
+		printf("%llu iteration%s of %llu ms or more spent waiting for a CPU, not counted as "
+		       "blockages: the machine is busy\n", starved, starved == 1 ? "" : "s",
+		       (unsigned long long)c->threshold_ms);
 	if (idle)
-		printf("%s%llu sample%s found a loop's thread inside epoll_wait (waking up): idle, "
-		       "not counted\n", errors ? "" : "\n", idle, idle == 1 ? "" : "s");
+		printf("%llu sample%s found a loop waiting for events (waking up): idle, not counted\n",
+		       idle, idle == 1 ? "" : "s");
 	if (!c->o.events && c->nblocks) {
 		printf("\nBlockages of %llu ms or more (hottest JavaScript function first; => marks "
 		       "the application's code):\n", (unsigned long long)c->threshold_ms);
@@ -1209,6 +1298,7 @@ static void summary_json(struct loop_ctx *c, struct lstat *st, int n, bool inter
 			nt_json_u64(&j, "max_lag_ns", s->v.max_lag_ns);
 		nt_hist_json(&j, "lag_hist", s->v.hist, NT_HIST_SLOTS, "us");
 		nt_json_u64(&j, "blockages", s->l->blockages);
+		nt_json_u64(&j, "starved", s->l->starved);
 		nt_json_u64(&j, "idle_samples_skipped", s->v.idle_skipped);
 		nt_json_u64(&j, "clock_read_errors", s->v.read_errors);
 		nt_json_end(&j);
@@ -1247,6 +1337,7 @@ static int report(void *arg, bool final)
 		st[n].l = l;
 		collect(c, &st[n++], interval, now);
 		if (!l->gone && l->g.open) {
+			l->g.end_delay = run_delay_of(l->pid, l->tid, l->g.end_delay);
 			close_group(c, l, now, true, &ongoing[nongoing]);
 			nongoing += ongoing[nongoing].samples > 0;
 		}
@@ -1271,6 +1362,7 @@ static int report(void *arg, bool final)
 		struct lloop *l = c->loops[i];
 
 		l->blockages = 0;
+		l->starved = 0;
 		l->since_ns = now;
 		l->count_prev = l->count_last;
 		if (l->gone && interval) {

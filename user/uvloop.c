@@ -118,15 +118,40 @@ int nt_uv_scan_metrics_info(const uint8_t *code, size_t len, uint32_t *fields_of
 	return -1;
 }
 
-int nt_uv_scan_metrics_idle_time(const uint8_t *code, size_t len, uint32_t *fields_off,
-				 uint32_t *entry_off)
+/* `mov d(%rbx),%reg` into a register other than %rbx, at CODE: 0 and D, or -1. */
+static int load_from_rbx(const uint8_t *code, size_t len, uint32_t *d)
 {
-	bool have_fields = false;
+	uint8_t modrm;
+
+	if (len < 4 || (code[0] != 0x48 && code[0] != 0x4c) || code[1] != 0x8b)
+		return -1;
+	modrm = code[2];
+	if ((modrm & 7) != 3 || (code[0] == 0x48 && ((modrm >> 3) & 7) == 3))
+		return -1;
+	if ((modrm >> 6) == 1 && code[3] < 0x80) {
+		*d = code[3];
+		return 0;
+	}
+	if ((modrm >> 6) == 2 && len >= 7) {
+		*d = rd32(code + 3);
+		return 0;
+	}
+	return -1;
+}
+
+int nt_uv_scan_metrics_idle_time(const uint8_t *code, size_t len, uint32_t *fields_off,
+				 uint32_t *entry_off, uint32_t *idle_off)
+{
+	bool have_fields = false, have_idle = false;
 
 	for (size_t i = 0; i + 4 <= len; i++) {
 		uint32_t d;
 		size_t next;
 
+		if (have_fields && !have_idle && !load_from_rbx(code + i, len - i, idle_off)) {
+			have_idle = *idle_off < 0x10000;
+			continue;
+		}
 		if (code[i] != 0x48 || code[i + 1] != 0x8b)
 			continue;
 		/* 48 8b 5f d8 / 48 8b 9f d32: mov d(%rdi),%rbx */
@@ -142,7 +167,7 @@ int nt_uv_scan_metrics_idle_time(const uint8_t *code, size_t len, uint32_t *fiel
 			continue;
 		}
 		/* 48 8b 5b d8 / 48 8b 9b d32: mov d(%rbx),%rbx, then test %rbx,%rbx */
-		if (!have_fields || (code[i + 2] != 0x5b && code[i + 2] != 0x9b))
+		if (!have_fields || !have_idle || (code[i + 2] != 0x5b && code[i + 2] != 0x9b))
 			continue;
 		if (code[i + 2] == 0x5b && code[i + 3] < 0x80) {
 			d = code[i + 3];
@@ -430,7 +455,7 @@ static void read_layout(const char *path, struct cache_entry *ce)
 	}
 	if ((code = func_code(fd, e, "uv_metrics_idle_time", &len, &va))) {
 		lay->idle_metrics = !nt_uv_scan_metrics_idle_time(code, len, &lay->idle_fields_off,
-								  &lay->entry_off);
+								  &lay->entry_off, &lay->idle_off);
 		free(code);
 	}
 	sym = object_symbol(fd, "default_loop_struct");
@@ -592,6 +617,7 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 			out->idle_metrics = ce->lay.idle_metrics;
 			out->idle_fields_off = ce->lay.idle_fields_off;
 			out->entry_off = ce->lay.entry_off;
+			out->idle_off = ce->lay.idle_off;
 			rc = 0;
 			goto done;
 		}

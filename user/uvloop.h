@@ -34,10 +34,12 @@ int nt_uv_scan_metrics_info(const uint8_t *code, size_t len, uint32_t *fields_of
 			    uint32_t *count_off);
 
 /* uv_metrics_idle_time's code: `mov disp(%rdi),%rbx` (loop->internal_fields),
- * then, after the lock, `mov d(%rbx),%rbx` (loop_metrics.provider_entry_time,
- * tested next with `test %rbx,%rbx`). Returns 0 with both offsets, or -1. */
+ * then, after the lock, `mov d(%rbx),%reg` (loop_metrics.provider_idle_time:
+ * the idle time summed so far, ns) and `mov d(%rbx),%rbx` (provider_entry_time:
+ * when the waiting poll under way began, or 0; tested next with `test
+ * %rbx,%rbx`). Returns 0 with the three offsets, or -1. */
 int nt_uv_scan_metrics_idle_time(const uint8_t *code, size_t len, uint32_t *fields_off,
-				 uint32_t *entry_off);
+				 uint32_t *entry_off, uint32_t *idle_off);
 
 /* uv_default_loop's code (START: its vaddr): the one data address it loads
  * as an immediate (`mov $imm32,%r32`, non-PIE) or with `lea rel32(%rip),%r64`
@@ -83,8 +85,9 @@ struct nt_uv_layout {
 	const char *how;       /* "symbol default_loop_struct", "code of uv_default_loop" */
 	bool metrics;          /* the iteration counter can be read */
 	uint32_t fields_off, count_off;
-	bool idle_metrics;     /* where a waiting poll's start is noted */
-	uint32_t idle_fields_off, entry_off;
+	bool idle_metrics;     /* where a waiting poll's start, and idle time,
+	                          are noted */
+	uint32_t idle_fields_off, entry_off, idle_off;
 	char why[256];         /* what is missing, when something is */
 };
 
@@ -95,7 +98,7 @@ struct nt_uv_main {
 	bool metrics;
 	uint32_t fields_off, count_off;
 	bool idle_metrics;
-	uint32_t idle_fields_off, entry_off;
+	uint32_t idle_fields_off, entry_off, idle_off;
 	const char *how;
 	char file[512];        /* the file libuv is in, as the process sees it */
 };

@@ -68,17 +68,20 @@ TEST(uvloop_metrics_idle_time)
 		0xe7, 0xe8, 0, 0, 0, 0, 0x48, 0x8b, 0x6b, 0x10, 0x48, 0x8b, 0x5b, 0x08, 0x4c, 0x89,
 		0xe7, 0xe8, 0, 0, 0, 0, 0x48, 0x85, 0xdb };
 	/* The entry time loaded but never tested: not recognised. */
-	static const uint8_t untested[] = { 0x48, 0x8b, 0x5f, 0x28, 0x48, 0x8b, 0x5b, 0x08, 0xc3 };
-	uint32_t f = 0, e = 0;
+	static const uint8_t untested[] = { 0x48, 0x8b, 0x5f, 0x28, 0x48, 0x8b, 0x6b, 0x10,
+					    0x48, 0x8b, 0x5b, 0x08, 0xc3 };
+	uint32_t f = 0, e = 0, idle = 0;
 
-	CHECK_EQ_INT(nt_uv_scan_metrics_idle_time(node20, sizeof(node20), &f, &e), 0);
+	CHECK_EQ_INT(nt_uv_scan_metrics_idle_time(node20, sizeof(node20), &f, &e, &idle), 0);
 	CHECK_EQ_INT(f, 0x28);
 	CHECK_EQ_INT(e, 0x88);
-	f = e = 0;
-	CHECK_EQ_INT(nt_uv_scan_metrics_idle_time(uv144, sizeof(uv144), &f, &e), 0);
+	CHECK_EQ_INT(idle, 0x90);
+	f = e = idle = 0;
+	CHECK_EQ_INT(nt_uv_scan_metrics_idle_time(uv144, sizeof(uv144), &f, &e, &idle), 0);
 	CHECK_EQ_INT(f, 0x28);
 	CHECK_EQ_INT(e, 0x08);
-	CHECK_EQ_INT(nt_uv_scan_metrics_idle_time(untested, sizeof(untested), &f, &e), -1);
+	CHECK_EQ_INT(idle, 0x10);
+	CHECK_EQ_INT(nt_uv_scan_metrics_idle_time(untested, sizeof(untested), &f, &e, &idle), -1);
 }
 
 static bool data_above_5m(uint64_t vaddr, void *arg)
