@@ -9,7 +9,8 @@
 #define NT_CB_MAX_PROVIDERS 256  /* provider numbers per binary (node has 59-68) */
 #define NT_CB_MAX_KINDS 512      /* kind ids, over every binary */
 #define NT_CB_MAX_DEPTH 8        /* callbacks nested on one thread */
-#define NT_CB_SAMPLES 4          /* --min-ms: stacks kept per callback, the last ones */
+#define NT_CB_SAMPLES 8          /* --min-ms: stacks kept per callback, the last ones
+                                    (a power of two) */
 
 /* Kind ids: user space numbers every provider name it found (the same name
  * in two binaries is one id); these fixed ids name what is not a provider. */
