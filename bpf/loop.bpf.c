@@ -131,6 +131,12 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 	ev->run_delay_ns = delay;
 	ev->prev_run_delay_ns = prev_delay;
 	ev->prev_sample_ns = prev_ns;
+	ev->idle_ns = ~0ULL;
+	if (l->idle_addr)
+		bpf_probe_read_user(&ev->idle_ns, sizeof(ev->idle_ns), (void *)l->idle_addr);
+	ev->loop_count = ~0ULL;
+	if (l->count_addr)
+		bpf_probe_read_user(&ev->loop_count, sizeof(ev->loop_count), (void *)l->count_addr);
 	ev->pad = 0;
 	n = bpf_get_stack(ctx, ev->ips, sizeof(ev->ips), BPF_F_USER_STACK);
 	if (n < 0) {
@@ -138,7 +144,7 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 		n = 0;
 	}
 	ev->nframes = (int)(n / sizeof(__u64));
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
 	return 0;
 }
 
@@ -166,6 +172,7 @@ int BPF_PROG(loop_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	}
 	ev->type = LOOP_EV_EXEC;
 	ev->pid = pid;
+	ev->time_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

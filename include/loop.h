@@ -21,7 +21,7 @@
 #define UV_LOOP_MIN_SIZE          600  /* bytes read to check a loop (> time) */
 
 /* One event loop being sampled, by thread id: the loader writes the first
- * five fields when it adds the loop; the sampler updates the rest in place
+ * seven fields when it adds the loop; the sampler updates the rest in place
  * (only on the CPU the thread runs on, so without atomics). */
 struct loop_val {
 	unsigned int pid;              /* the process the thread belongs to */
@@ -33,6 +33,9 @@ struct loop_val {
 	                                  waiting epoll_wait until its events are
 	                                  handled, when the loop counts idle time
 	                                  as node's do), or 0 */
+	unsigned long long idle_addr;  /* &provider_idle_time: the time it has
+	                                  waited, summed (ns), or 0 */
+	unsigned long long count_addr; /* &uv_metrics_t.loop_count, or 0 */
 	/* Sampler: */
 	unsigned long long samples;       /* samples that found the thread on CPU
 	                                     and counted its lag */
@@ -63,6 +66,10 @@ struct loop_sample_event {
 	unsigned long long run_delay_ns;
 	unsigned long long prev_run_delay_ns;
 	unsigned long long prev_sample_ns;
+	/* The loop's idle time and iteration count at the sample, or ~0 when
+	 * not known. */
+	unsigned long long idle_ns;
+	unsigned long long loop_count;
 	int nframes;                   /* user frames in ips; 0: not taken */
 	unsigned int pad;
 	unsigned long long ips[NT_MAX_STACK_DEPTH];  /* innermost first */
@@ -72,6 +79,7 @@ struct loop_sample_event {
 struct loop_exec_event {
 	unsigned int type;             /* LOOP_EV_EXEC */
 	unsigned int pid;
+	unsigned long long time_ns;    /* when */
 };
 
 #endif

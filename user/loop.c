@@ -53,6 +53,7 @@ struct lproc {
 	enum proc_state state;
 	bool explicit_;            /* named with -p: every failure is news */
 	uint64_t first_try_ns;
+	uint64_t tried_ns;         /* when its program was last looked at */
 	struct nt_uv_main main;
 	/* Threads found waiting in epoll_wait on a fd with no loop on their
 	 * stack (node's own helper loops live on the heap): not looked at again
@@ -291,8 +292,13 @@ static struct lloop *add_loop(struct loop_ctx *c, struct lproc *p, pid_t tid, ui
 		/* Zero unless the loop counts idle time (node's do, from start-up
 		 * on): the sampler can read it either way. */
 		v.poll_entry_addr = l->fields + p->main.entry_off;
-		l->idle_addr = l->fields + p->main.idle_off;
+		v.idle_addr = l->idle_addr = l->fields + p->main.idle_off;
 	}
+	if (l->metrics && !nt_uv_read_mem(p->pid, addr + l->fields_off, &v.count_addr,
+					  sizeof(v.count_addr)) && v.count_addr)
+		v.count_addr += l->count_off;
+	else
+		v.count_addr = 0;
 	read_count(l);
 	if (bpf_map_update_elem(c->loops_fd, &key, &v, BPF_ANY)) {
 		/* The map is full (8192 loops): counted as a loss, not sampled. */
@@ -404,6 +410,7 @@ static bool try_proc(struct loop_ctx *c, struct lproc *p)
 	struct lloop *l;
 	int rc;
 
+	p->tried_ns = nt_now_ns();
 	rc = nt_uv_find_main(c->cache, p->pid, &p->main, why, sizeof(why));
 	if (rc == -EAGAIN && nt_now_ns() - p->first_try_ns < PENDING_MAX_NS)
 		return true; /* a process that has just started: again later */
@@ -413,14 +420,9 @@ static bool try_proc(struct loop_ctx *c, struct lproc *p)
 		return false;
 	}
 	if (rc) {
-		char exe[PATH_MAX], link[64];
-		ssize_t n;
-		bool node;
+		/* The program looked at: the process may have exec'ed since. */
+		bool node = nt_looks_like_node(p->main.exe);
 
-		snprintf(link, sizeof(link), "/proc/%d/exe", p->pid);
-		n = readlink(link, exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = 0;
-		node = nt_looks_like_node(strtok(exe, " "));
 		/* A program COMMAND runs on the way to node (a shell, `ip netns
 		 * exec`) has no libuv: no news, unless asked for. */
 		if (p->explicit_ || node || rc != -ENOENT || c->o.verbose || c->o.json)
@@ -473,11 +475,33 @@ static bool runs_node(pid_t pid)
 	return nt_looks_like_node(strtok(exe, " "));
 }
 
-static void on_exec(struct loop_ctx *c, pid_t pid)
+/* Default mode: the node processes running now. Called once the exec
+ * tracepoint is attached, so that none starts unseen in between. */
+static void add_running_node(struct loop_ctx *c)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid > 0 && pid != getpid() && runs_node(pid))
+			add_proc(c, pid, false);
+	}
+	closedir(d);
+}
+
+static void on_exec(struct loop_ctx *c, pid_t pid, uint64_t time_ns)
 {
 	struct lproc *p = find_proc(c, pid);
 	bool explicit_ = p && p->explicit_;
 
+	/* Looked at after this exec (`nice node`: two execs in a row, the
+	 * first reported after the second): already the new program. */
+	if (p && time_ns < p->tried_ns)
+		return;
 	if (p)
 		proc_gone(c, p);
 	/* -p and COMMAND: the exec filter already chose (BPF); default mode:
@@ -533,18 +557,17 @@ static void group_add(const struct loop_ctx *c, struct lloop *l, const struct lo
 		g->first_ns = ev->time_ns;
 		/* No iteration yet: node is starting (bootstrap, the main module),
 		 * and the loop's clock is the one uv_loop_init read. */
-		read_count(l);
-		g->startup = l->count_ok && l->count_last == 0;
+		g->startup = ev->loop_count == 0;
 		/* The sample before this one, if it was taken in this iteration
 		 * or just before it; else this one (what the thread waited
 		 * before it is not known). */
 		g->base_delay = ev->prev_sample_ns && ev->prev_sample_ns + c->period_ns >=
 				ms_to_ns(ev->loop_time_ms) ? ev->prev_run_delay_ns : ev->run_delay_ns;
+		/* The idle time the loop had summed at the sample: it does not
+		 * grow while the iteration runs (see group_end). */
+		g->base_idle = ev->idle_ns;
 	}
 	g->end_delay = ev->run_delay_ns;
-	if (g->samples == 1 &&
-	    (!l->idle_addr || nt_uv_read_mem(l->pid, l->idle_addr, &g->base_idle, sizeof(g->base_idle))))
-		g->base_idle = UINT64_MAX;
 	g->samples++;
 	g->kernel += ev->kernel != 0;
 	if (ev->time_ns > g->last_ns)
@@ -636,9 +659,12 @@ static uint64_t group_waiting(const struct lloop *l, uint64_t end_ns)
 /* Lasted past the threshold (until END_NS), and seen running: once in a
  * loop that counts idle time (the sampler skips its waits, so a sample of a
  * long iteration is one), else at least twice (a single sample can be a
- * loop caught waking up, before it refreshed its clock). An iteration the
- * thread spent waiting for a CPU, all but less than half the threshold of
- * it, is the machine's doing: counted as starved, not as a blockage. */
+ * loop caught waking up, before it refreshed its clock). An iteration whose
+ * thread was not kept off the CPU by others (it ran, or waited in a call)
+ * for a quarter of the threshold is the machine's doing (a callback of a
+ * few microseconds, preempted for the threshold): counted as starved, not
+ * as a blockage. Code that holds the loop on a busy machine still is one:
+ * it runs for part of the time, and waits for the CPU the rest. */
 enum verdict { V_NONE, V_BLOCKAGE, V_STARVED };
 
 static enum verdict group_verdict(const struct loop_ctx *c, const struct lloop *l, uint64_t end_ns)
@@ -649,7 +675,7 @@ static enum verdict group_verdict(const struct loop_ctx *c, const struct lloop *
 	if (!g->open || g->samples < (l->idle_time ? 1U : 2U) || end_ns <= start ||
 	    end_ns - start < threshold)
 		return V_NONE;
-	return end_ns - start - group_waiting(l, end_ns) >= threshold / 2 ? V_BLOCKAGE : V_STARVED;
+	return end_ns - start - group_waiting(l, end_ns) >= threshold / 4 ? V_BLOCKAGE : V_STARVED;
 }
 
 static int fstack_cmp_folded(const void *pa, const void *pb)
@@ -927,6 +953,10 @@ static void tick(void *arg)
 	struct loop_ctx *c = arg;
 	uint64_t now = nt_now_ns();
 
+	/* Samples are submitted without waking the loader (a wakeup costs
+	 * about 10 us): ring_buffer__poll sees only those that did wake it.
+	 * Take the others now, at most 0.1 s late. */
+	ring_buffer__consume(c->session.rb);
 	if (now - c->last_check_ns >= GROUP_CHECK_NS) {
 		c->last_check_ns = now;
 		check_groups(c);
@@ -965,7 +995,9 @@ static int on_event(void *arg, void *data, size_t len)
 		}
 		group_add(c, l, ev);
 	} else if (type == LOOP_EV_EXEC && len >= sizeof(struct loop_exec_event)) {
-		on_exec(c, (pid_t)((const struct loop_exec_event *)data)->pid);
+		const struct loop_exec_event *ev = data;
+
+		on_exec(c, (pid_t)ev->pid, ev->time_ns);
 	}
 	return 0;
 }
@@ -1132,12 +1164,16 @@ static void blockage_json(const struct blockage *b)
 /* --events: one blockage as it ends. */
 static void emit_blockage(struct loop_ctx *c, struct blockage *b)
 {
+	char comm[NT_COMM_LEN * 4 + 1];
+
 	if (c->o.json) {
 		blockage_json(b);
 		return;
 	}
-	printf("%-10.6f %-7d %-7d %-15.15s %-6s %10.1f %7u  ", rel_s(c, b->end_ns), b->pid, b->tid,
-	       b->comm, b->main ? "main" : "worker", (double)(b->end_ns - b->start_ns) / 1e6, b->samples);
+	/* The process names its threads (process.title, worker names): escape. */
+	nt_escape(b->comm, NT_COMM_LEN, comm, sizeof(comm));
+	printf("%-10.6f %-7d %-7d %-15s %-6s %10.1f %7u  ", rel_s(c, b->end_ns), b->pid, b->tid,
+	       comm, b->main ? "main" : "worker", (double)(b->end_ns - b->start_ns) / 1e6, b->samples);
 	if (b->nfns)
 		print_fn_name(&b->fns[0]);
 	putchar('\n');
@@ -1551,11 +1587,22 @@ int cmd_loop(int argc, char **argv)
 		goto out;
 	if ((rc = open_samplers(&c)))
 		goto out;
+	if (c.o.json) {
+		/* Sampling has started: what follows is seen. */
+		struct nt_json j;
+
+		nt_json_begin(&j, stdout, "sampler");
+		nt_json_u64(&j, "time_ns", nt_now_ns());
+		nt_json_u64(&j, "frequency_hz", c.freq);
+		nt_json_u64(&j, "period_ns", c.period_ns);
+		nt_json_u64(&j, "cpus", (uint64_t)c.nlinks);
+		nt_json_u64(&j, "threshold_ms", c.threshold_ms);
+		nt_json_end(&j);
+	}
 	for (int i = 0; i < c.o.npids; i++)
 		add_proc(&c, c.o.pids[i], true);
 	if (!c.o.npids && !c.o.command)
-		for (int i = 0; i < targets.nnode_pids; i++)
-			add_proc(&c, targets.node_pids[i], false);
+		add_running_node(&c);
 	int live = 0;
 
 	for (int i = 0; i < c.nprocs; i++)

@@ -541,6 +541,7 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 	exe[n] = 0;
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
 		exe[n - 10] = 0;
+	snprintf(out->exe, sizeof(out->exe), "%s", exe);
 	if ((rc = nt_maps_read_pid(pid, &maps, err, sizeof(err)))) {
 		snprintf(why, whylen, "%s", err);
 		return rc == -ENOENT ? -ESRCH : rc;

@@ -15,6 +15,7 @@
 #ifndef NODETAP_UVLOOP_H
 #define NODETAP_UVLOOP_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,7 @@ struct nt_uv_main {
 	uint32_t idle_fields_off, entry_off, idle_off;
 	const char *how;
 	char file[512];        /* the file libuv is in, as the process sees it */
+	char exe[PATH_MAX];    /* the executable looked at (it may exec since) */
 };
 
 struct nt_uv_cache;        /* layouts by file (device, inode) */
