@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -106,8 +105,8 @@ struct cb_ctx {
 	struct nt_symbolizer *sym;
 	struct nt_session session;
 	struct nt_probes probes;
-	int *link_role;         /* per probes.links entry: role, -1 return probe + role */
-	bool *link_ret;
+	int *link_role;         /* per probes.links entry: the role of its probe */
+	bool *link_ret;         /* ... and whether it is a return probe */
 	bool role_attached[NT_CB_ROLES];
 	char detached[256];     /* what --max-overhead detached, for the reports */
 	struct bpf_link **samplers;
@@ -184,16 +183,16 @@ static double overhead_pct(double hits_per_sec)
 	return hits_per_sec * HIT_COST_NS / 1e9 * 100.0;
 }
 
+/* The "callbacks_cost" record: HITS[role] over the last WINDOW_NS. */
 static void json_cost(struct cb_ctx *c, const char *when, uint64_t window_ns,
-		      const unsigned long long *hits, const bool *roles)
+		      const unsigned long long *hits)
 {
 	unsigned long long total = 0;
 	double rate;
 	struct nt_json j;
 
 	for (int r = 0; r < NT_CB_ROLES; r++)
-		if (!roles || roles[r])
-			total += hits[r];
+		total += hits[r];
 	rate = window_ns ? (double)total * 1e9 / (double)window_ns : 0;
 	nt_json_begin(&j, stdout, "callbacks_cost");
 	nt_json_u64(&j, "time_ns", nt_now_ns());
@@ -208,8 +207,7 @@ static void json_cost(struct cb_ctx *c, const char *when, uint64_t window_ns,
 		nt_json_double(&j, "max_overhead_pct", c->max_overhead);
 	nt_json_obj(&j, "hits_by_function");
 	for (int r = 0; r < NT_CB_ROLES; r++)
-		if (!roles || roles[r])
-			nt_json_u64(&j, role_func[r], hits[r]);
+		nt_json_u64(&j, role_func[r], hits[r]);
 	nt_json_obj_end(&j);
 	nt_json_end(&j);
 	fflush(stdout);
@@ -234,7 +232,7 @@ static void detach_role(struct cb_ctx *c, int role)
  * hottest roles until the estimate is within the limit. */
 static void enforce_limit(struct cb_ctx *c, const double *rate)
 {
-	double total = 0;
+	double total = 0, before;
 	char what[256] = "";
 	bool any = false, left = false;
 
@@ -243,7 +241,7 @@ static void enforce_limit(struct cb_ctx *c, const double *rate)
 			total += rate[r];
 	if (overhead_pct(total) <= c->max_overhead)
 		return;
-	double before = total;
+	before = total;
 
 	while (overhead_pct(total) > c->max_overhead) {
 		int hot = -1;
@@ -320,7 +318,7 @@ static void tick(void *arg)
 	if (!c->cost_said) {
 		c->cost_said = true;
 		if (c->o.json)
-			json_cost(c, "first_interval", window, hits, NULL);
+			json_cost(c, "first_interval", window, hits);
 		else
 			fprintf(stderr, "nodetap callbacks: cost: %.0f probe hits/s in the first %.1f s "
 				"x %.1f us a hit (%s) = about %.1f%% of one CPU, taken from the threads "
@@ -550,7 +548,7 @@ static int report(void *arg, bool final)
 	for (int r = 0; r < NT_CB_ROLES; r++)
 		all += hits[r];
 	if (c->o.json)
-		json_cost(c, "report", nt_now_ns() - c->t0, hits, NULL);
+		json_cost(c, "report", nt_now_ns() - c->t0, hits);
 	else
 		printf("probe hits since start: %llu (%.0f/s, about %.1f%% of one CPU at %.1f us a hit)\n",
 		       all, (double)all * 1e9 / (double)(nt_now_ns() - c->t0),
