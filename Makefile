@@ -105,6 +105,7 @@ FUZZ_MODS_perfmap   := perfmap procmaps textparse
 FUZZ_MODS_kallsyms  := kallsyms
 FUZZ_MODS_elfsym    := elfsym uvlocate
 FUZZ_MODS_uvlocate  := uvlocate elfsym
+FUZZ_MODS_uvloop    := uvloop elfsym procmaps textparse
 
 fuzz: deps-test $(FUZZ_BINS)
 
