@@ -213,8 +213,7 @@ static void say_found(struct loop_ctx *c, const struct lproc *p, const struct ll
 		nt_json_u64(&j, "time_ns", nt_now_ns());
 		nt_json_u64(&j, "pid", l->pid);
 		nt_json_u64(&j, "tid", l->tid);
-		nt_json_strn(&j, "comm", p->comm, NT_COMM_LEN);
-		nt_json_strn(&j, "thread", l->comm, NT_COMM_LEN);
+		nt_json_strn(&j, "comm", l->comm, NT_COMM_LEN);
 		nt_json_str(&j, "kind", loop_kind(l));
 		nt_json_bool(&j, "found", true);
 		nt_json_str(&j, "address", addr);
