@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -153,6 +154,8 @@ struct loop_ctx {
 	int nblocks;
 	uint64_t last_report_ns, last_rescan_ns, last_check_ns;
 	int loops_fd;
+	struct { dev_t dev; ino_t ino; } bins[NT_MAX_BINARIES];  /* --binary files */
+	int nbins;
 };
 
 static uint64_t ms_to_ns(uint64_t ms)
@@ -460,10 +463,13 @@ static void add_proc(struct loop_ctx *c, pid_t pid, bool explicit_)
 		proc_gone(c, p);
 }
 
-/* Default mode: node processes only, by the name of their executable. */
-static bool runs_node(pid_t pid)
+/* Default mode: node processes only, by the name of their executable, or
+ * running a --binary file (by device and inode: a copy of node may have
+ * any name). */
+static bool runs_node(const struct loop_ctx *c, pid_t pid)
 {
 	char link[64], exe[PATH_MAX];
+	struct stat st;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
@@ -471,7 +477,14 @@ static bool runs_node(pid_t pid)
 	if (n <= 0)
 		return false;
 	exe[n] = 0;
-	return nt_looks_like_node(strtok(exe, " "));
+	if (nt_looks_like_node(strtok(exe, " ")))
+		return true;
+	if (!c->nbins || stat(link, &st))
+		return false;
+	for (int i = 0; i < c->nbins; i++)
+		if (c->bins[i].dev == st.st_dev && c->bins[i].ino == st.st_ino)
+			return true;
+	return false;
 }
 
 /* Default mode: the node processes running now. Called once the exec
@@ -486,7 +499,7 @@ static void add_running_node(struct loop_ctx *c)
 	while ((e = readdir(d))) {
 		pid_t pid = (pid_t)atoi(e->d_name);
 
-		if (pid > 0 && pid != getpid() && runs_node(pid))
+		if (pid > 0 && pid != getpid() && runs_node(c, pid))
 			add_proc(c, pid, false);
 	}
 	closedir(d);
@@ -505,7 +518,7 @@ static void on_exec(struct loop_ctx *c, pid_t pid, uint64_t time_ns)
 		proc_gone(c, p);
 	/* -p and COMMAND: the exec filter already chose (BPF); default mode:
 	 * node processes only. */
-	if (!c->o.npids && !c->o.command && !runs_node(pid))
+	if (!c->o.npids && !c->o.command && !runs_node(c, pid))
 		return;
 	add_proc(c, pid, explicit_ || c->o.npids > 0);
 }
@@ -1506,7 +1519,7 @@ static const char loop_help[] =
 "ON-CPU (the share of time its thread ran), the lag of the samples (P50, P99:\n"
 "upper bounds of their log2 buckets, in ms), its largest lag, the blockages; then\n"
 "a histogram of lag per loop. A blockage is an iteration that ran past the\n"
-"threshold: its duration (to within one sample period, 10 ms at 99 Hz), and the\n"
+"threshold: its duration (from the loop's own clock, to the millisecond), and the\n"
 "stacks sampled while it lasted, the hottest JavaScript function first (name JS\n"
 "frames with node --perf-basic-prof --interpreted-frames-native-stack; => marks\n"
 "the application's own code). A loop asleep in epoll_wait is idle, not blocked.\n"
@@ -1540,6 +1553,15 @@ int cmd_loop(int argc, char **argv)
 		return rc;
 	if ((rc = nt_targets_find(&c.o, &targets)))
 		return rc;
+	for (int i = 0; i < c.o.nbinaries; i++) {
+		struct stat st;
+
+		/* nt_targets_find has said it if one cannot be found. */
+		if (!stat(c.o.binaries[i], &st)) {
+			c.bins[c.nbins].dev = st.st_dev;
+			c.bins[c.nbins++].ino = st.st_ino;
+		}
+	}
 	c.period_ns = 1000000000ULL / c.freq;
 	nt_session_init(&c.session, &c.o);
 	c.session.tick = tick;
