@@ -103,6 +103,7 @@ struct lloop {
 	bool count_ok;
 	uint64_t count_prev, count_last;
 	unsigned long long blockages;   /* ended since the last report */
+	uint64_t reported_t_ms;      /* the clock of the last blockage reported */
 	unsigned long long starved;     /* long iterations left out: the thread
 	                                   was waiting for a CPU */
 	struct group g;
@@ -514,6 +515,18 @@ static void on_exec(struct loop_ctx *c, pid_t pid, uint64_t time_ns)
 	 * first reported after the second): already the new program. */
 	if (p && time_ns < p->tried_ns)
 		return;
+	/* The exec tracepoint fires at the end of an exec, after the process
+	 * shows its new program: nodetap may have found the new program's loop
+	 * before it. An exec after nodetap added the loop marks its entry gone
+	 * (loop_exec); an entry still live means the exec came first. */
+	if (p && p->state == P_ACTIVE) {
+		struct loop_val v;
+		__u32 key = (__u32)pid;
+
+		if (!bpf_map_lookup_elem(c->loops_fd, &key, &v) && v.pid == (__u32)pid &&
+		    !(v.flags & LOOP_F_GONE))
+			return;
+	}
 	if (p)
 		proc_gone(c, p);
 	/* -p and COMMAND: the exec filter already chose (BPF); default mode:
@@ -865,6 +878,12 @@ static void close_group(struct loop_ctx *c, struct lloop *l, uint64_t end_ns, bo
 	 * long iteration, so read them now too. */
 	read_count(l);
 	verdict = group_verdict(c, l, end_ns);
+	/* One iteration, one blockage: records of it that reach nodetap after
+	 * it saw the loop's next clock would open a second group for it. */
+	if (verdict == V_BLOCKAGE && l->g.t_ms == l->reported_t_ms)
+		verdict = V_NONE;
+	if (verdict == V_BLOCKAGE)
+		l->reported_t_ms = l->g.t_ms;
 	l->starved += verdict == V_STARVED;
 	if (verdict == V_BLOCKAGE) {
 		struct blockage *v;
