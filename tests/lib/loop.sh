@@ -23,7 +23,7 @@ loop_app() {
 	# At a high priority: what the app measures (a busy wait of wall time)
 	# and what an on-CPU sampler sees agree only while the app gets the CPU,
 	# and the test suite shares this machine with other work.
-	bg nice -n -15 "$NODE" --perf-basic-prof --interpreted-frames-native-stack "$LOOP_APP" "$@" \
+	bg nice -n -15 "$NODE" --perf-basic-prof --interpreted-frames-native-stack --always-sparkplug "$LOOP_APP" "$@" \
 		--go "$go" --out "$out"
 	APP_PID=$BG_PID
 	# V8 never removes its perf map.
