@@ -123,6 +123,30 @@ static __always_inline __u64 nt_ringbuf_flags(void *rb)
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/* The word at the top of the interrupted thread's user stack, or 0. A
+ * frame-pointer walk names a function by the return address its callee
+ * saved: when a sample lands in a function that has not set up its frame
+ * (V8's builtins often never do), the walk skips its caller, whose return
+ * address is this word. The loader checks it before using it (see
+ * user/leafcaller.c). USER_SP: the stack pointer of the sample's registers,
+ * when it interrupted user code (a perf_event program reads it from its
+ * context directly: the context is not the kernel's structure, so it cannot
+ * go through a probe read); KERNEL: it interrupted the kernel, whose
+ * registers are not the user's. */
+static __always_inline __u64 nt_user_top_word(__u64 user_sp, bool kernel)
+{
+	__u64 sp = user_sp, word = 0;
+
+	if (kernel) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+		sp = BPF_CORE_READ(regs, sp);
+	}
+	if (bpf_probe_read_user(&word, sizeof(word), (void *)sp))
+		return 0;
+	return word;
+}
+
 /* log2 slot of V: 0 for 0, else floor(log2(v)) + 1, capped. */
 static __always_inline __u32 nt_log2_slot(__u64 v)
 {

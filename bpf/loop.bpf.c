@@ -144,6 +144,7 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 		n = 0;
 	}
 	ev->nframes = (int)(n / sizeof(__u64));
+	ev->top_word = n > 0 ? nt_user_top_word(ctx->regs.sp, kernel) : 0;
 	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
 	return 0;
 }

@@ -72,6 +72,11 @@ struct loop_sample_event {
 	unsigned long long loop_count;
 	int nframes;                   /* user frames in ips; 0: not taken */
 	unsigned int pad;
+	unsigned long long top_word;   /* the word at the user stack pointer:
+	                                  the return address into the caller
+	                                  the walk skips when the sample landed
+	                                  in a function without a frame yet (see
+	                                  user/leafcaller.c); 0: not read */
 	unsigned long long ips[NT_MAX_STACK_DEPTH];  /* innermost first */
 };
 

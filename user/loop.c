@@ -27,6 +27,7 @@
 #include "escape.h"
 #include "hist.h"
 #include "json.h"
+#include "leafcaller.h"
 #include "loop.h"
 #include "loop.skel.h"
 #include "session.h"
@@ -65,6 +66,7 @@ struct lproc {
 
 struct rstack {                  /* one distinct raw stack of a group */
 	uint64_t hash;
+	uint64_t top_word;           /* the word at the stack pointer (leafcaller.h) */
 	int n;
 	unsigned count;
 	unsigned long long ips[];
@@ -603,11 +605,12 @@ static void group_add(const struct loop_ctx *c, struct lloop *l, const struct lo
 		g->nostack++;
 		return;
 	}
-	h = hash_ips(ev->ips, n);
+	h = hash_ips(ev->ips, n) ^ ev->top_word;
 	for (int i = 0; i < g->nstacks; i++) {
 		struct rstack *s = g->stacks[i];
 
-		if (s->hash == h && s->n == n && !memcmp(s->ips, ev->ips, (size_t)n * 8)) {
+		if (s->hash == h && s->n == n && s->top_word == ev->top_word &&
+		    !memcmp(s->ips, ev->ips, (size_t)n * 8)) {
 			s->count++;
 			return;
 		}
@@ -628,6 +631,7 @@ static void group_add(const struct loop_ctx *c, struct lloop *l, const struct lo
 	}
 	g->stacks = v;
 	s->hash = h;
+	s->top_word = ev->top_word;
 	s->n = n;
 	s->count = 1;
 	memcpy(s->ips, ev->ips, (size_t)n * 8);
@@ -732,14 +736,16 @@ static int fstack_cmp_hot(const void *pa, const void *pb)
 	return strcmp(a->folded, b->folded);
 }
 
-/* Name the frames of a raw stack, and fold it: "root;...;leaf". */
+/* Name the frames of a raw stack, with the JavaScript caller the walk
+ * skipped put back (leafcaller.h), and fold it: "root;...;leaf". */
 static int fold_stack(struct loop_ctx *c, pid_t pid, const struct rstack *rs, struct fstack *out)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
+	int n = 0;
 
-	out->frames = calloc((size_t)rs->n, sizeof(*out->frames));
+	out->frames = calloc((size_t)rs->n + 1, sizeof(*out->frames));
 	f = open_memstream(&buf, &len);
 	if (!out->frames || !f) {
 		if (f)
@@ -748,12 +754,16 @@ static int fold_stack(struct loop_ctx *c, pid_t pid, const struct rstack *rs, st
 		free(out->frames);
 		return -ENOMEM;
 	}
-	out->nframes = rs->n;
 	out->count = rs->count;
 	out->fn = -1;
-	for (int i = 0; i < rs->n; i++)
-		nt_symbolize_user(c->sym, pid, rs->ips[i], &out->frames[i]);
-	for (int i = rs->n - 1; i >= 0; i--) {
+	for (int i = 0; i < rs->n; i++) {
+		nt_symbolize_user(c->sym, pid, rs->ips[i], &out->frames[n++]);
+		if (i == 0 && nt_leaf_caller(c->sym, pid, rs->top_word, rs->n > 1 ? rs->ips[1] : 0,
+					     &out->frames[n]))
+			n++;
+	}
+	out->nframes = n;
+	for (int i = n - 1; i >= 0; i--) {
 		const struct nt_frame *fr = &out->frames[i];
 
 		nt_fputs_escaped(f, fr->name ? fr->name : "[unknown]", PATH_MAX);

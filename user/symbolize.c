@@ -872,8 +872,9 @@ static void set_unknown(uint64_t addr, const char *module, struct nt_frame *out)
 	};
 }
 
-void nt_symbolize_user(struct nt_symbolizer *s, int pid, uint64_t addr,
-		       struct nt_frame *out)
+/* Name ADDR; COUNTED: it is a frame of a stack, and goes in the statistics. */
+static void symbolize_user(struct nt_symbolizer *s, int pid, uint64_t addr, bool counted,
+			   struct nt_frame *out)
 {
 	struct proc *p = proc_get(s, pid, false);
 	const struct nt_map *m;
@@ -903,7 +904,20 @@ void nt_symbolize_user(struct nt_symbolizer *s, int pid, uint64_t addr,
 			break;
 	}
 done:
-	count(s, out);
+	if (counted)
+		count(s, out);
+}
+
+void nt_symbolize_user(struct nt_symbolizer *s, int pid, uint64_t addr,
+		       struct nt_frame *out)
+{
+	symbolize_user(s, pid, addr, true, out);
+}
+
+void nt_symbolize_user_word(struct nt_symbolizer *s, int pid, uint64_t addr,
+			    struct nt_frame *out)
+{
+	symbolize_user(s, pid, addr, false, out);
 }
 
 void nt_symbolize_kernel(struct nt_symbolizer *s, uint64_t addr, struct nt_frame *out)

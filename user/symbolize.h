@@ -48,6 +48,11 @@ int nt_symbolizer_note_pid(struct nt_symbolizer *s, int pid);
  * fails: an unnamed frame is UNNAMED or UNKNOWN. */
 void nt_symbolize_user(struct nt_symbolizer *s, int pid, uint64_t addr,
 		       struct nt_frame *out);
+/* The same for a word that may not be a code address at all (a candidate
+ * return address: see leafcaller.h): what it names is not a frame, so an
+ * UNNAMED or UNKNOWN answer is not counted as a frame lost. */
+void nt_symbolize_user_word(struct nt_symbolizer *s, int pid, uint64_t addr,
+			    struct nt_frame *out);
 /* Name kernel address ADDR from /proc/kallsyms (loaded once, lazily). */
 void nt_symbolize_kernel(struct nt_symbolizer *s, uint64_t addr,
 			 struct nt_frame *out);
