@@ -527,6 +527,7 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 	struct nt_maps maps = { 0 };
 	uint8_t mem[UV_LOOP_MIN_SIZE];
 	int nseen = 0, rc = -ENOENT;
+	bool exe_mapped = false;
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
@@ -563,6 +564,7 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 				continue;
 			if (pass == 0 ? strcmp(m->path, exe) != 0 : !is_libuv_lib(m->path))
 				continue;
+			exe_mapped |= pass == 0;
 			for (int k = 0; k < nseen; k++)
 				dup |= !strcmp(seen[k], m->path);
 			if (dup || nseen == 64)
@@ -622,6 +624,13 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 			rc = 0;
 			goto done;
 		}
+	}
+	/* An exec sets the process's executable before it maps the program:
+	 * caught in between, the process has its new executable and none of
+	 * its code. Not "no libuv": not loaded yet. */
+	if (!exe_mapped) {
+		snprintf(why, whylen, "%s is not mapped in the process yet (an exec under way)", exe);
+		rc = -EAGAIN;
 	}
 done:
 	nt_maps_free(&maps);

@@ -111,10 +111,11 @@ void nt_uv_cache_free(struct nt_uv_cache *c);
 
 /* Locate PID's main loop: libuv in its executable or in a libuv*.so it maps,
  * the default loop's address with the load bias applied, checked in the
- * process's memory. Returns 0; -EAGAIN if the loop is not initialized yet
- * (try again later); -ENOENT when the process has no libuv (not a libuv
+ * process's memory. Returns 0; -EAGAIN if the loop is not initialized yet,
+ * or the process is between an exec and the mapping of its new program (try
+ * again later); -ENOENT when the process has no libuv (not a libuv
  * program); another -errno when libuv is there but the loop cannot be found
- * or read. WHY says what happened in the last three cases. */
+ * or read. WHY says what happened in each case. */
 int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 		    char *why, size_t whylen);
 
