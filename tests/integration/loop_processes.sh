@@ -12,8 +12,8 @@
 out=$TEST_TMP/cmd.jsonl
 go=$TEST_TMP/go.cmd
 "$REPO/nodetap" loop --json -- bash -c "
-	nice -n -15 '$NODE' --perf-basic-prof --interpreted-frames-native-stack '$LOOP_APP' block --count 1 --block-ms 200 --go '$go' --out '$TEST_TMP/a.json' &
-	nice -n -15 '$NODE' --perf-basic-prof --interpreted-frames-native-stack '$LOOP_APP' block --count 2 --block-ms 150 --go '$go' --out '$TEST_TMP/b.json' &
+	nice -n -15 '$NODE' --perf-basic-prof --interpreted-frames-native-stack --always-sparkplug '$LOOP_APP' block --count 1 --block-ms 200 --go '$go' --out '$TEST_TMP/a.json' &
+	nice -n -15 '$NODE' --perf-basic-prof --interpreted-frames-native-stack --always-sparkplug '$LOOP_APP' block --count 2 --block-ms 150 --go '$go' --out '$TEST_TMP/b.json' &
 	wait" >"$out" 2>"$TEST_TMP/stderr" &
 nt=$!
 on_exit kill_wait $nt
