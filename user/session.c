@@ -28,6 +28,15 @@ uint64_t nt_now_ns(void)
 
 void nt_session_init(struct nt_session *s, const struct nt_opts *o)
 {
+	/* No SA_RESTART: a signal must cut the poll short. Installed before
+	 * any setup, which can take seconds on a busy host: a SIGINT or
+	 * SIGTERM then ends the run as soon as it starts, with its report.
+	 * (Left alone, one that came before would be lost, or ignored for
+	 * good: a shell starts background jobs with SIGINT ignored.) */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	memset(s, 0, sizeof(*s));
 	s->o = o;
 	s->gate_fd = -1;
@@ -162,13 +171,8 @@ int nt_session_run(struct nt_session *s, nt_report_fn report, void *ctx)
 	uint64_t start = nt_now_ns();
 	uint64_t deadline = o->duration ? start + (uint64_t)o->duration * 1000000000ULL : 0;
 	uint64_t next = o->interval ? start + (uint64_t)o->interval * 1000000000ULL : 0;
-	struct sigaction sa = { .sa_handler = on_signal };
 	unsigned reports = 0;
 	int rc = 0;
-
-	/* No SA_RESTART: a signal must cut the poll short. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 
 	while (!stop_signal) {
 		uint64_t now = nt_now_ns();

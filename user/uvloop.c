@@ -9,6 +9,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -527,7 +528,7 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 	struct nt_maps maps = { 0 };
 	uint8_t mem[UV_LOOP_MIN_SIZE];
 	int nseen = 0, rc = -ENOENT;
-	bool exe_mapped = false;
+	bool exe_mapped = false, unreadable = false;
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
@@ -573,6 +574,7 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
 				 (unsigned long long)m->start, (unsigned long long)m->end);
 			ce = layout_of(c, path);
+			unreadable |= !ce;
 			if (!ce || !ce->lay.libuv)
 				continue;
 			snprintf(out->file, sizeof(out->file), "%s", m->path);
@@ -624,6 +626,20 @@ int nt_uv_find_main(struct nt_uv_cache *c, pid_t pid, struct nt_uv_main *out,
 			rc = 0;
 			goto done;
 		}
+	}
+	/* A file of it could not be opened through map_files: the process is
+	 * going (a short-lived node, `node --version`), or went; not one
+	 * without libuv. Gone: say so; else look again later. */
+	if (unreadable) {
+		if (kill(pid, 0) && errno == ESRCH) {
+			snprintf(why, whylen, "the process exited");
+			rc = -ESRCH;
+		} else {
+			snprintf(why, whylen, "its files cannot be opened through /proc/%d/map_files "
+				 "(exiting?)", pid);
+			rc = -EAGAIN;
+		}
+		goto done;
 	}
 	/* An exec sets the process's executable before it maps the program:
 	 * caught in between, the process has its new executable and none of
