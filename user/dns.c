@@ -11,6 +11,7 @@
 #include "dns.h"
 #include "dns.skel.h"
 #include "escape.h"
+#include "heatmap_out.h"
 #include "hist.h"
 #include "json.h"
 #include "mapsnap.h"
@@ -48,6 +49,7 @@ struct dns_ctx {
 	struct nt_session session;
 	struct nt_snap prev;    /* interval mode: the snapshot last reported */
 	uint64_t last_report_ns;
+	struct nt_hm_out hm;    /* --heatmap */
 };
 
 static const char *const eai_names[NT_DNS_EAI_SLOTS] = {
@@ -324,6 +326,8 @@ static int report(void *arg, bool final)
 	struct group *g = NULL;
 	int n, ng;
 
+	if (nt_hm_out_report(&c->hm, final))
+		return NT_EXIT_RUNTIME;
 	if (nt_read_counters(&c->o, c->skel->maps.dns_stats, sizeof(struct dns_key),
 			     sizeof(struct dns_val), &snap, &c->prev, val_sub))
 		return NT_EXIT_RUNTIME;
@@ -406,8 +410,13 @@ static int on_event(void *arg, void *data, size_t len)
 	 * frames needs its maps, maybe after it has exited. */
 	if (nt_note_new_stack(c->sym, data, len))
 		return 0;
-	if (type == NT_EV_DNS && len >= sizeof(struct dns_event))
-		print_event(c, data);
+	if (type == NT_EV_DNS && len >= sizeof(struct dns_event)) {
+		const struct dns_event *e = data;
+
+		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns);
+		if (c->o.events)
+			print_event(c, data);
+	}
 	return 0;
 }
 
@@ -432,6 +441,8 @@ static int handle_opt(int key, const char *arg, void *ctx)
 {
 	struct dns_ctx *c = ctx;
 
+	if (nt_hm_out_is_opt(key))
+		return nt_hm_out_opt(&c->hm, "dns", key, arg);
 	if (key != OPT_SORT)
 		return NT_EXIT_USAGE;
 	if (!strcmp(arg, "count"))
@@ -449,6 +460,7 @@ static int handle_opt(int key, const char *arg, void *ctx)
 
 static const struct option dns_opts[] = {
 	{ "sort", required_argument, NULL, OPT_SORT },
+	NT_HM_LONG_OPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -464,6 +476,8 @@ static const char dns_help[] =
 "                                     run app.js, print each lookup as it completes\n"
 "  nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack app.js\n"
 "                                     which JavaScript functions make the lookups\n"
+"  nodetap dns --heatmap dns.svg -- node app.js\n"
+"                                     latency over time as a heat map (docs/heatmap.md)\n"
 "\n"
 "Reading the report: one line per (process, hostname) with the count, errors, the\n"
 "average and the 99th percentile (upper bound of its log2 bucket) in ms, then a\n"
@@ -473,7 +487,8 @@ static const char dns_help[] =
 "(node reports EAI_NONAME as ENOTFOUND).\n"
 "\n"
 "Options of dns:\n"
-"      --sort KEY           order hostnames by count (default), total, errors, host\n";
+"      --sort KEY           order hostnames by count (default), total, errors, host\n"
+NT_HM_HELP;
 
 int cmd_dns(int argc, char **argv)
 {
@@ -497,6 +512,8 @@ int cmd_dns(int argc, char **argv)
 	rc = nt_parse_options(argc, argv, &spec, &c.o);
 	if (rc)
 		return rc < 0 ? NT_EXIT_OK : rc;
+	if ((rc = nt_hm_out_check(&c.hm, &c.o)))
+		return rc;
 	if ((rc = nt_bpf_setup(&c.o)))
 		return rc;
 	if ((rc = nt_targets_find(&c.o, &targets)))
@@ -513,7 +530,7 @@ int cmd_dns(int argc, char **argv)
 	c.skel->rodata->filter_pids = c.o.npids > 0 || c.o.command;
 	c.skel->rodata->follow_children = c.o.command != NULL;
 	c.skel->rodata->capture_stacks = c.o.stacks;
-	c.skel->rodata->emit_events = c.o.events;
+	c.skel->rodata->emit_events = c.o.events || nt_hm_out_on(&c.hm);
 	if (!c.o.stacks) {
 		/* Unused: keep them small. */
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
@@ -564,6 +581,13 @@ int cmd_dns(int argc, char **argv)
 	if (c.o.events && !c.o.json)
 		printf("%-10s %-7s %-7s %-15s %9s %-14s %s\n", "TIME(s)", "PID", "TID", "COMM",
 		       "LAT(ms)", "STATUS", "HOST");
+	if (nt_hm_out_on(&c.hm)) {
+		if ((rc = nt_hm_out_start(&c.hm, "dns.lookup latency", nt_now_ns(),
+					  c.skel->bss->nt_losses)))
+			goto out;
+		c.session.tick = nt_hm_out_tick;
+		c.session.tick_ctx = &c.hm;
+	}
 	if (c.o.command && (rc = nt_session_release_command(&c.session)))
 		goto out;
 	rc = nt_session_run(&c.session, report, &c);
@@ -576,5 +600,6 @@ out:
 	nt_symbolizer_free(c.sym);
 	nt_targets_free(&targets);
 	nt_snap_free(&c.prev);
+	nt_hm_out_free(&c.hm);
 	return rc;
 }

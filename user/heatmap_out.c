@@ -1,0 +1,136 @@
+/* heatmap_out: the --heatmap options and their output (see heatmap_out.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "heatmap_out.h"
+#include "heatmap_svg.h"
+#include "nodetap.h"
+#include "session.h"
+
+/* "1", "0.5", "2.25": seconds, at most millisecond precision. */
+static int parse_seconds(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	if (!*s || !strchr("0123456789.", *s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= 0.01 && v <= 3600))
+		return -1;
+	*ns = (uint64_t)(v * 1e3 + 0.5) * 1000000ULL;
+	return 0;
+}
+
+int nt_hm_out_opt(struct nt_hm_out *h, const char *cmd, int key, const char *arg)
+{
+	h->cmd = cmd;
+	if (key == NT_HM_OPT_HEATMAP) {
+		if (!*arg)
+			return nt_usage_error(cmd, "--heatmap: give a file name (FILE.svg) or - for the terminal");
+		h->path = arg;
+		return 0;
+	}
+	if (parse_seconds(arg, &h->column_ns))
+		return nt_usage_error(cmd, "--heatmap-column '%s': not a number of seconds "
+				      "(0.01 to 3600, e.g. 1 or 0.5)", arg);
+	return 0;
+}
+
+int nt_hm_out_check(struct nt_hm_out *h, const struct nt_opts *o)
+{
+	if (!h->path) {
+		if (h->column_ns)
+			return nt_usage_error(o->cmd, "--heatmap-column needs --heatmap FILE.svg|-");
+		return 0;
+	}
+	if (!h->column_ns)
+		h->column_ns = 1000000000ULL;
+	if (!strcmp(h->path, "-") && (o->json || o->events))
+		return nt_usage_error(o->cmd, "--heatmap - draws on stdout: it excludes %s "
+				      "(write the heatmap to a file instead: --heatmap FILE.svg)",
+				      o->json ? "--json" : "--events");
+	return 0;
+}
+
+static bool to_terminal(const struct nt_hm_out *h)
+{
+	return !strcmp(h->path, "-");
+}
+
+int nt_hm_out_start(struct nt_hm_out *h, const char *what, uint64_t start_ns,
+		    const unsigned long long *losses)
+{
+	if (!h->path)
+		return 0;
+	h->what = what;
+	h->losses = losses;
+	if (to_terminal(h)) {
+		const char *nc = getenv("NO_COLOR");
+		bool colour = isatty(STDOUT_FILENO) && !(nc && *nc);
+		static char title[96];
+
+		snprintf(title, sizeof(title), "nodetap %s: %s", h->cmd, what);
+		nt_hmt_init(&h->term, stdout, colour, title, start_ns, h->column_ns);
+	} else if (nt_hm_init(&h->map, start_ns, h->column_ns, NT_HM_DEFAULT_COLUMNS)) {
+		fprintf(stderr, "nodetap %s: --heatmap: bad column width\n", h->cmd);
+		return NT_EXIT_RUNTIME;
+	}
+	h->started = true;
+	return 0;
+}
+
+void nt_hm_out_add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns)
+{
+	if (!h->started)
+		return;
+	if (to_terminal(h))
+		nt_hmt_add(&h->term, end_ns, latency_ns);
+	else if (nt_hm_add(&h->map, end_ns, latency_ns))
+		h->not_counted++;
+}
+
+void nt_hm_out_tick(void *ctx)
+{
+	struct nt_hm_out *h = ctx;
+
+	if (h->started && to_terminal(h))
+		nt_hmt_tick(&h->term, nt_now_ns());
+}
+
+int nt_hm_out_report(struct nt_hm_out *h, bool final)
+{
+	struct nt_hm_svg_info info;
+
+	if (!h->started)
+		return 0;
+	if (to_terminal(h)) {
+		if (final)
+			nt_hmt_finish(&h->term, nt_now_ns());
+		return 0;
+	}
+	/* Quiet time up to now is part of the picture. */
+	if (nt_hm_extend(&h->map, nt_now_ns()))
+		h->not_counted++;
+	info = (struct nt_hm_svg_info){
+		.subcommand = h->cmd,
+		.what = h->what,
+		.ringbuf_drops = h->losses ? h->losses[NT_LOSS_RINGBUF] : 0,
+		.not_counted = h->not_counted,
+	};
+	if (nt_hm_svg_save(&h->map, &info, h->path))
+		return NT_EXIT_RUNTIME;
+	if (final)
+		fprintf(stderr, "nodetap %s: heat map of %llu events (%u columns of %.3g s) written "
+			"to %s\n", h->cmd, (unsigned long long)h->map.events, h->map.ncolumns,
+			(double)h->map.column_ns / 1e9, h->path);
+	return 0;
+}
+
+void nt_hm_out_free(struct nt_hm_out *h)
+{
+	nt_hm_free(&h->map);
+}
