@@ -31,7 +31,7 @@ client() { ip netns exec "$NS" "$NODE" "$TESTS_LIB/connect-client.js" "$@"; }
 assert_jq "$TEST_TMP/near.json" '.targets["127.0.0.1:8080"].connected' $N "client: near connects"
 assert_jq "$TEST_TMP/far.json" ".targets[\"$FAR:8080\"].connected" $N "client: far connects"
 
-python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$svg" ||
+xmllint --noout "$svg" ||
 	fail "$svg is not well-formed XML"
 data=$TEST_TMP/heatmap.json
 sed -n '/<script type="application\/json" id="nodetap-heatmap-data">/,/<\/script>/p' "$svg" | sed '1d;$d' >"$data"

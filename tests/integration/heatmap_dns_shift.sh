@@ -39,7 +39,7 @@ assert_jq "$client" "[.lookups | sort_by(.start_ns|tonumber) | .[$N:][] | select
 switch_ns=$(jqv "$client" ".lookups | sort_by(.start_ns|tonumber) | .[$N].start_ns")
 
 # The SVG: well-formed XML with one hoverable <title> per cell, and the data.
-python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$svg" ||
+xmllint --noout "$svg" ||
 	fail "$svg is not well-formed XML"
 data=$TEST_TMP/heatmap.json
 sed -n '/<script type="application\/json" id="nodetap-heatmap-data">/,/<\/script>/p' "$svg" |
