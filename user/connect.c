@@ -703,6 +703,13 @@ int cmd_connect(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
+	if (nt_hm_out_on(&c.hm)) {
+		if ((rc = nt_hm_out_start(&c.hm, "connect latency", nt_now_ns(),
+					  c.skel->bss->nt_losses)))
+			goto out;
+		c.session.tick = nt_hm_out_tick;
+		c.session.tick_ctx = &c.hm;
+	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap connect: tracing TCP connects of %s; %s\n",
 			c.all ? "every process" : c.o.command ? "COMMAND and its children" :
@@ -711,13 +718,6 @@ int cmd_connect(int argc, char **argv)
 	if (c.o.events && !c.o.json)
 		printf("%-10s %-7s %-15s %-12s %9s %s\n", "TIME(s)", "PID", "COMM", "OUTCOME",
 		       "LAT(ms)", "SOURCE -> DESTINATION HOST");
-	if (nt_hm_out_on(&c.hm)) {
-		if ((rc = nt_hm_out_start(&c.hm, "connect latency", nt_now_ns(),
-					  c.skel->bss->nt_losses)))
-			goto out;
-		c.session.tick = nt_hm_out_tick;
-		c.session.tick_ctx = &c.hm;
-	}
 	if (c.o.command && (rc = nt_session_release_command(&c.session)))
 		goto out;
 	rc = nt_session_run(&c.session, report, &c);

@@ -572,6 +572,13 @@ int cmd_dns(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
+	if (nt_hm_out_on(&c.hm)) {
+		if ((rc = nt_hm_out_start(&c.hm, "dns.lookup latency", nt_now_ns(),
+					  c.skel->bss->nt_losses)))
+			goto out;
+		c.session.tick = nt_hm_out_tick;
+		c.session.tick_ctx = &c.hm;
+	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap dns: tracing DNS lookups in %s; %s\n",
 			c.o.command ? "COMMAND and its children" :
@@ -581,13 +588,6 @@ int cmd_dns(int argc, char **argv)
 	if (c.o.events && !c.o.json)
 		printf("%-10s %-7s %-7s %-15s %9s %-14s %s\n", "TIME(s)", "PID", "TID", "COMM",
 		       "LAT(ms)", "STATUS", "HOST");
-	if (nt_hm_out_on(&c.hm)) {
-		if ((rc = nt_hm_out_start(&c.hm, "dns.lookup latency", nt_now_ns(),
-					  c.skel->bss->nt_losses)))
-			goto out;
-		c.session.tick = nt_hm_out_tick;
-		c.session.tick_ctx = &c.hm;
-	}
 	if (c.o.command && (rc = nt_session_release_command(&c.session)))
 		goto out;
 	rc = nt_session_run(&c.session, report, &c);

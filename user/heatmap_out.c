@@ -68,6 +68,7 @@ int nt_hm_out_start(struct nt_hm_out *h, const char *what, uint64_t start_ns,
 		return 0;
 	h->what = what;
 	h->losses = losses;
+	h->started = true;
 	if (to_terminal(h)) {
 		const char *nc = getenv("NO_COLOR");
 		bool colour = isatty(STDOUT_FILENO) && !(nc && *nc);
@@ -75,11 +76,16 @@ int nt_hm_out_start(struct nt_hm_out *h, const char *what, uint64_t start_ns,
 
 		snprintf(title, sizeof(title), "nodetap %s: %s", h->cmd, what);
 		nt_hmt_init(&h->term, stdout, colour, title, start_ns, h->column_ns);
-	} else if (nt_hm_init(&h->map, start_ns, h->column_ns, NT_HM_DEFAULT_COLUMNS)) {
-		fprintf(stderr, "nodetap %s: --heatmap: bad column width\n", h->cmd);
-		return NT_EXIT_RUNTIME;
+	} else {
+		if (nt_hm_init(&h->map, start_ns, h->column_ns, NT_HM_DEFAULT_COLUMNS)) {
+			fprintf(stderr, "nodetap %s: --heatmap: bad column width\n", h->cmd);
+			return NT_EXIT_RUNTIME;
+		}
+		/* Say now, not after the whole run, that the file cannot be
+		 * written: an empty map goes there first. */
+		if (nt_hm_out_report(h, false))
+			return NT_EXIT_RUNTIME;
 	}
-	h->started = true;
 	return 0;
 }
 
