@@ -462,7 +462,16 @@ static int on_event(void *arg, void *data, size_t len)
 	if (type == NT_EV_CONNECT && len >= sizeof(struct connect_event)) {
 		const struct connect_event *e = data;
 
-		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns);
+		char dst[NT_HOST_LEN + 96], ip[64];
+
+		/* The label: "host (addr:port)", or the address alone. */
+		addr_str(&e->dst, ip, sizeof(ip));
+		if (e->host[0])
+			snprintf(dst, sizeof(dst), "%.*s (%s:%u)", NT_HOST_LEN, e->host, ip, e->dst.port);
+		else
+			snprintf(dst, sizeof(dst), "%s:%u", ip, e->dst.port);
+		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
+			      dst, sizeof(dst), e->outcome < CONN_OUTCOMES ? outcome_names[e->outcome] : "?");
 		if (c->o.events)
 			print_event(c, data);
 	}

@@ -413,7 +413,10 @@ static int on_event(void *arg, void *data, size_t len)
 	if (type == NT_EV_DNS && len >= sizeof(struct dns_event)) {
 		const struct dns_event *e = data;
 
-		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns);
+		char st[32];
+
+		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
+			      e->host, NT_HOST_LEN, status_name(e->status, st, sizeof(st)));
 		if (c->o.events)
 			print_event(c, data);
 	}

@@ -172,8 +172,9 @@ int nt_hm_svg_write(const struct nt_heatmap *h, const struct nt_hm_svg_info *inf
 		w = 640; /* room for the title lines */
 	ht = TOP + nrows * ch + BOTTOM;
 
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
+	if (!info->inline_svg)
+		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
 		"viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" font-size=\"11\">\n", w, ht, w, ht);
 	write_data(h, info, lo, hi, max, f);
 	fprintf(f, "<rect width=\"%u\" height=\"%u\" fill=\"#ffffff\"/>\n", w, ht);
@@ -201,9 +202,10 @@ int nt_hm_svg_write(const struct nt_heatmap *h, const struct nt_hm_svg_info *inf
 			cell_colour(n, max, col, sizeof(col));
 			nt_hm_fmt_latency(nt_hm_row_low_ns(r), buf, sizeof(buf));
 			nt_hm_fmt_latency(nt_hm_row_high_ns(r), buf2, sizeof(buf2));
-			fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"%s\">"
+			fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"%s\" "
+				"class=\"cell\" data-c=\"%u\" data-r=\"%u\" data-n=\"%u\">"
 				"<title>%.3f-%.3f s, %s - %s: %u</title></rect>\n",
-				LEFT + c * cw, TOP + (hi - r) * ch, cw, ch, col,
+				LEFT + c * cw, TOP + (hi - r) * ch, cw, ch, col, c, r, n,
 				(double)c * (double)h->column_ns / 1e9,
 				(double)(c + 1) * (double)h->column_ns / 1e9, buf, buf2, n);
 		}

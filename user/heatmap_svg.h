@@ -7,6 +7,7 @@
 #ifndef NODETAP_HEATMAP_SVG_H
 #define NODETAP_HEATMAP_SVG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "heatmap.h"
 
@@ -15,6 +16,7 @@ struct nt_hm_svg_info {
 	const char *what;         /* "dns.lookup latency": our own literal */
 	uint64_t ringbuf_drops;   /* events lost before they reached the map */
 	uint64_t not_counted;     /* events the map could not take (no memory) */
+	bool inline_svg;          /* inside an HTML page: no XML prolog */
 };
 
 /* Write the SVG document to F. Returns 0 or -EIO. */

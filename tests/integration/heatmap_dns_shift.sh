@@ -49,8 +49,12 @@ assert_jq "$data" '.events' $((2 * N)) "events in the heatmap"
 assert_jq "$data" '[.cells[][2]] | add' $((2 * N)) "sum of the cells"
 assert_jq "$data" '.ringbuf_drops + .not_counted' 0 "events lost"
 assert_jq "$data" '.column_ns' 1000000000 "column width"
-assert_eq "$(jqv "$data" '.cells | length')" "$(grep -c '<rect x="[0-9]*" y="[0-9]*" width="[0-9]*" height="[0-9]*" fill="#[0-9a-f]*"><title>' "$svg")" \
+assert_eq "$(jqv "$data" '.cells | length')" "$(grep -c '<rect [^>]*class="cell"[^>]*><title>[^<]*: [0-9]*</title></rect>' "$svg")" \
 	"cells drawn with a <title> = cells in the data"
+# The drawn cells carry the same numbers as the data (data-c, data-r, data-n).
+assert_eq "$(jqv "$data" '.cells[] | map(tostring) | join(",")' | sort)" \
+	"$(grep -o 'data-c="[0-9]*" data-r="[0-9]*" data-n="[0-9]*"' "$svg" | tr -dc '0-9 \n' | tr ' ' ',' | sort)" \
+	"drawn cells = cells in the data"
 
 # Each cell with its row bounds and its column's time span.
 cells=$TEST_TMP/cells.json

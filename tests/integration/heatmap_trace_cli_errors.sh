@@ -15,7 +15,9 @@ expect() {
 }
 
 for cmd in dns connect; do
-	expect 2 "--heatmap-column needs --heatmap" $cmd --heatmap-column 2
+	expect 2 "--heatmap-column needs --heatmap FILE.svg\|- or --html FILE" $cmd --heatmap-column 2
+	expect 2 "--html: give a file name" $cmd --html ''
+	expect 2 "--html needs a value" $cmd --html
 	expect 2 "--heatmap-column '0': not a number of seconds" $cmd --heatmap x.svg --heatmap-column 0
 	expect 2 "--heatmap-column '0.001': not a number of seconds" $cmd --heatmap x.svg --heatmap-column 0.001
 	expect 2 "--heatmap-column '5000': not a number of seconds" $cmd --heatmap x.svg --heatmap-column 5000
@@ -28,6 +30,7 @@ for cmd in dns connect; do
 	"$NT" $cmd --help >"$TEST_TMP/help"
 	assert_contains "--heatmap FILE.svg" "$(cat "$TEST_TMP/help")" "$cmd --help"
 	assert_contains "--heatmap-column SECONDS" "$(cat "$TEST_TMP/help")" "$cmd --help"
+	assert_contains "--html FILE" "$(cat "$TEST_TMP/help")" "$cmd --help"
 done
 
 expect 2 "-o FILE is required" trace
@@ -45,6 +48,10 @@ rc=0
 "$NT" dns --heatmap "$TEST_TMP/no/such/dir/x.svg" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable heat map"
 assert_contains "cannot write the heatmap to $TEST_TMP/no/such/dir/x.svg.tmp." "$(cat "$TEST_TMP/err")" "message"
+rc=0
+"$NT" connect --html "$TEST_TMP/no/such/dir/r.html" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+assert_eq 1 "$rc" "exit status with an unwritable HTML report"
+assert_contains "cannot write the HTML report to $TEST_TMP/no/such/dir/r.html.tmp." "$(cat "$TEST_TMP/err")" "message"
 rc=0
 "$NT" trace -o "$TEST_TMP/no/such/dir/t.json" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable trace"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include "check.h"
 #include "heatmap.h"
+#include "heatmap_events.h"
 #include "heatmap_svg.h"
 #include "heatmap_term.h"
 
@@ -126,4 +127,34 @@ TEST(heatmap_term_plain)
 	CHECK(strstr(buf, "7 events, 1 of them after") != NULL);
 	CHECK(strchr(buf, '\033') == NULL);
 	free(buf);
+}
+
+TEST(heatmap_events_bounded)
+{
+	struct nt_hm_events e;
+	char host[300];
+
+	CHECK_EQ_INT(nt_hme_init(&e, 3), 0);
+	nt_hme_add(&e, 1, 2, 10, 11, "a.test", 6, "ok");
+	nt_hme_add(&e, 3, 4, 10, 11, "b\033[31m", 300, "ok");
+	nt_hme_add(&e, 5, 6, 10, 12, "a.test", 6, "EAI_NONAME");
+	nt_hme_add(&e, 7, 8, 10, 12, "c.test", 6, "ok");   /* beyond 3: counted */
+	CHECK_EQ_U64(e.n, 3);
+	CHECK_EQ_U64(e.not_kept, 1);
+	/* Labels and statuses interned once each; the traced side's text escaped. */
+	CHECK_EQ_INT(e.nlabels, 4);
+	CHECK_EQ_STR(e.labels[e.ev[1].label], "b\\x1b[31m");
+	CHECK_EQ_INT(e.ev[0].label, e.ev[2].label);
+	CHECK_EQ_STR(e.labels[e.ev[2].status], "EAI_NONAME");
+	nt_hme_free(&e);
+	/* More labels than kept: the rest share one. */
+	CHECK_EQ_INT(nt_hme_init(&e, 10000), 0);
+	for (int i = 0; i < NT_HME_MAX_LABELS + 10; i++) {
+		snprintf(host, sizeof(host), "h%d.test", i);
+		nt_hme_add(&e, 1, 1, 1, 1, host, sizeof(host), "ok");
+	}
+	CHECK(e.nlabels <= NT_HME_MAX_LABELS);
+	CHECK_EQ_U64(e.n, NT_HME_MAX_LABELS + 10);
+	CHECK_EQ_STR(e.labels[e.ev[e.n - 1].label], "(more labels than nodetap keeps)");
+	nt_hme_free(&e);
 }
