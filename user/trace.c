@@ -27,9 +27,17 @@
 #include "targets.h"
 #include "uvlocate.h"
 
-/* Lookups written, so that a flow ends only where one began: a lookup lost
- * on the way (ring buffer full) leaves its connect without an arrow. */
+/* Lookups written, so that an arrow is drawn only to a lookup that is in
+ * the file: a lookup lost on the way (ring buffer full) leaves its connect
+ * without an arrow. */
 #define LOOKUP_IDS 16384
+#define TRACE_RINGBUF_BYTES (4 * 1024 * 1024)
+
+struct written_lookup {
+	uint64_t key;             /* lookup_key(); 0: an empty slot */
+	uint64_t end_ns, dur_ns;
+	uint32_t tid;
+};
 
 struct trace_ctx {
 	struct nt_opts o;
@@ -39,7 +47,7 @@ struct trace_ctx {
 	struct nt_ctrace ct;
 	struct connect_bpf *skel;
 	struct nt_session session;
-	uint64_t lookup_ids[LOOKUP_IDS];  /* pid << 48 ^ start_ns, open addressing */
+	struct written_lookup written[LOOKUP_IDS];  /* by hash of lookup_key() */
 	uint64_t lookups, connects, states, flows;
 	bool finished;            /* the document is complete */
 };
@@ -67,20 +75,27 @@ static uint64_t lookup_key(uint32_t pid, uint64_t start_ns)
 	return ((uint64_t)pid << 48 ^ start_ns) | 1; /* never 0: 0 is an empty slot */
 }
 
-static void remember_lookup(struct trace_ctx *c, uint32_t pid, uint64_t start_ns)
+static struct written_lookup *slot(struct trace_ctx *c, uint64_t key)
 {
-	uint64_t k = lookup_key(pid, start_ns);
-
-	/* A bounded table: the newest lookup takes the slot; a connect comes
-	 * right after its lookup, long before 16384 others. */
-	c->lookup_ids[(k * 0x9E3779B97F4A7C15ULL) >> 50] = k;
+	return &c->written[(key * 0x9E3779B97F4A7C15ULL) >> 50]; /* 14 bits */
 }
 
-static bool lookup_written(struct trace_ctx *c, uint32_t pid, uint64_t start_ns)
+/* A bounded table: the newest lookup takes the slot; a connect comes right
+ * after its lookup, long before 16384 others. */
+static void remember_lookup(struct trace_ctx *c, const struct lookup_event *e, uint64_t dur)
+{
+	uint64_t k = lookup_key(e->pid, e->start_ns);
+
+	*slot(c, k) = (struct written_lookup){ k, e->end_ns, dur, e->tid };
+}
+
+static const struct written_lookup *lookup_written(struct trace_ctx *c, uint32_t pid,
+						   uint64_t start_ns)
 {
 	uint64_t k = lookup_key(pid, start_ns);
+	const struct written_lookup *w = slot(c, k);
 
-	return c->lookup_ids[(k * 0x9E3779B97F4A7C15ULL) >> 50] == k;
+	return w->key == k ? w : NULL;
 }
 
 /* "127.0.0.1:443" or "[::1]:443". */
@@ -116,12 +131,7 @@ static void on_lookup(struct trace_ctx *c, const struct lookup_event *e)
 	nt_ct_arg_u64(&c->ct, "lookup_id", e->start_ns);
 	nt_ct_arg_u64(&c->ct, "callback_tid", e->done_tid);
 	nt_ct_event_end(&c->ct);
-	/* The arrow starts at the lookup's end, where its callback runs. */
-	nt_ct_event(&c->ct, "s", "lookup -> connect", "dns.flow", e->pid, e->tid,
-		    e->end_ns - (dur >= 2000 ? 1000 : dur / 2));
-	nt_ct_field_u64(&c->ct, "id", e->start_ns);
-	nt_ct_event_end(&c->ct);
-	remember_lookup(c, e->pid, e->start_ns);
+	remember_lookup(c, e, dur);
 	c->lookups++;
 }
 
@@ -129,6 +139,7 @@ static void on_connect(struct trace_ctx *c, const struct connect_event *e)
 {
 	char name[NT_HOST_LEN + 96], dst[80], src[80];
 	size_t hlen = strnlen(e->host, NT_HOST_LEN);
+	const struct written_lookup *l;
 
 	nt_ct_name_thread(&c->ct, e->pid, e->tid, e->comm, NT_COMM_LEN);
 	endpoint(&e->dst, dst, sizeof(dst));
@@ -148,13 +159,21 @@ static void on_connect(struct trace_ctx *c, const struct connect_event *e)
 	if (e->origin_lookup_ns)
 		nt_ct_arg_u64(&c->ct, "origin_lookup_id", e->origin_lookup_ns);
 	nt_ct_event_end(&c->ct);
-	if (e->origin_lookup_ns && lookup_written(c, e->pid, e->origin_lookup_ns)) {
+	if (e->origin_lookup_ns && (l = lookup_written(c, e->pid, e->origin_lookup_ns))) {
+		/* One arrow per connect, both ends written together, so that
+		 * every start has its end (a lookup without a connect has no
+		 * arrow). It starts at the lookup's end, where its callback
+		 * runs; the file's events need not be in time order. */
+		c->flows++;
+		nt_ct_event(&c->ct, "s", "lookup -> connect", "dns.flow", e->pid, l->tid,
+			    l->end_ns - (l->dur_ns >= 2000 ? 1000 : l->dur_ns / 2));
+		nt_ct_field_u64(&c->ct, "id", c->flows);
+		nt_ct_event_end(&c->ct);
 		nt_ct_event(&c->ct, "f", "lookup -> connect", "dns.flow", e->pid, e->tid,
 			    inside(e->start_ns, e->latency_ns));
-		nt_ct_field_u64(&c->ct, "id", e->origin_lookup_ns);
+		nt_ct_field_u64(&c->ct, "id", c->flows);
 		nt_ct_field_str(&c->ct, "bp", "e");
 		nt_ct_event_end(&c->ct);
-		c->flows++;
 	}
 	c->connects++;
 }
@@ -404,6 +423,10 @@ int cmd_trace(int argc, char **argv)
 	c->skel->rodata->trace_mode = true;
 	bpf_map__set_max_entries(c->skel->maps.stacks, 1);
 	bpf_map__set_max_entries(c->skel->maps.stack_seen, 1);
+	/* Every event goes to user space here, not only the rare ones: a busy
+	 * host's connections and state changes overran the default 256 KB
+	 * between two reads (0.1 s). */
+	bpf_map__set_max_entries(c->skel->maps.events, TRACE_RINGBUF_BYTES);
 	if ((rc = connect_bpf__load(c->skel))) {
 		fprintf(stderr, "nodetap trace: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));

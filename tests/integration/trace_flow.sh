@@ -66,7 +66,7 @@ linked=$(jq --argjson pid "$pid" '
 	   | ($e[] | select(.ph == "f" and .pid == $c.pid and .tid == $c.tid and .ts >= $c.ts and .ts <= $c.ts + $c.dur)) as $f
 	   | ($e[] | select(.ph == "s" and .id == $f.id)) as $s
 	   | ($e[] | select(.ph == "X" and .cat == "dns" and .pid == $s.pid and .tid == $s.tid and .ts <= $s.ts and $s.ts <= .ts + .dur)) as $l
-	   | select($l.args.lookup_id == $f.id and $c.args.origin_lookup_id == $f.id
+	   | select($c.args.origin_lookup_id == $l.args.lookup_id
 	            and $l.args.host == "api.nodetap.test" and $c.args.host == "api.nodetap.test"
 	            and $l.ts + $l.dur <= $c.ts)]
 	| length' "$trace")
