@@ -16,7 +16,12 @@
  * callback); otherwise, once, for the first connect of that process to an
  * address the lookup resolved (a later attempt, as Happy Eyeballs makes). node::TCPWrap::Connect marks connects made through node's
  * net module. Those uprobes also mark node processes for the default filter
- * (no -p: node processes only, including ones that start later). */
+ * (no -p: node processes only, including ones that start later).
+ *
+ * Trace mode (nodetap trace): every lookup is sent as an event too, each
+ * connect carries the start of the lookup that resolved its destination
+ * (the lookup's id), and the TCP state changes of the sockets seen
+ * connecting or accepted are sent as events, for one timeline. */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "connect.h"
@@ -31,6 +36,7 @@ const volatile bool emit_events = false;
 const volatile bool filter_ports = false;
 const volatile bool mark_node_pids = false; /* uprobe hits add their process */
 const volatile __u16 only_family = 0;       /* 0, NT_AF_INET or NT_AF_INET6 */
+const volatile bool trace_mode = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -49,6 +55,7 @@ struct conn_state {
 	struct nt_addr src, dst;
 	char comm[NT_COMM_LEN];
 	char host[NT_HOST_LEN];
+	__u64 origin_lookup_ns;   /* trace mode: the origin lookup's start */
 };
 
 struct {
@@ -57,6 +64,19 @@ struct {
 	__type(key, __u64);
 	__type(value, struct conn_state);
 } conns SEC(".maps");
+
+/* Trace mode: whose a socket is, from its connect or accept to its close,
+ * for its state changes (which may run in softirq context). */
+struct sock_owner {
+	__u32 pid, tid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_owner);
+} trace_socks SEC(".maps");
 
 /* What a lookup resolved an address to, per process; the oldest go first. */
 struct resolved_key {
@@ -68,6 +88,7 @@ struct resolved_key {
 struct resolved_val {
 	__s32 origin_stack;
 	__u32 pad;
+	__u64 lookup_ns;          /* trace mode: the lookup's start (its id) */
 	char host[NT_HOST_LEN];
 };
 
@@ -86,18 +107,25 @@ struct {
 	__type(value, struct resolved_val);
 } in_callback SEC(".maps");
 
-/* The stack at uv_getaddrinfo, by (pid, request), until its completion. */
+/* The stack at uv_getaddrinfo (and in trace mode its start), by (pid,
+ * request), until its completion. */
 struct lookup_key {
 	__u32 pid;
 	__u32 pad;
 	__u64 req;
 };
 
+struct lookup_val {
+	__s32 stack;
+	__u32 tid;
+	__u64 start_ns;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct lookup_key);
-	__type(value, __s32);
+	__type(value, struct lookup_val);
 } lookups SEC(".maps");
 
 /* Threads inside node::TCPWrap::Connect: the connect() that follows is
@@ -192,14 +220,16 @@ int BPF_KPROBE(origin_start, void *loop, void *req)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct lookup_key k = { .pid = pid, .req = (__u64)req };
-	__s32 sid;
+	struct lookup_val v = {};
 
 	mark_node(pid);
 	if (!nt_pid_traced(pid))
 		return 0;
-	sid = take_stack(ctx, pid);
-	if (sid >= 0)
-		bpf_map_update_elem(&lookups, &k, &sid, BPF_ANY);
+	v.start_ns = bpf_ktime_get_ns();
+	v.tid = (__u32)bpf_get_current_pid_tgid();
+	v.stack = take_stack(ctx, pid);
+	if (v.stack >= 0 || trace_mode)
+		bpf_map_update_elem(&lookups, &k, &v, BPF_ANY);
 	return 0;
 }
 
@@ -225,8 +255,37 @@ static __always_inline void note_address(struct scratch *s, __u32 pid, const voi
 	bpf_map_update_elem(&resolved, &k, &s->res, BPF_ANY);
 }
 
+/* Trace mode: the lookup as one event. */
+static __always_inline void emit_lookup(struct scratch *s, __u32 pid, const struct lookup_val *v,
+					__u64 req, int status)
+{
+	struct lookup_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	int retcode = 0;
+
+	if (!ev) {
+		nt_lose(NT_LOSS_RINGBUF);
+		return;
+	}
+	/* As in dns.bpf.c: the worker stored getaddrinfo's translated result
+	 * in req->retcode; a cancelled request becomes EAI_CANCELED later. */
+	bpf_probe_read_user(&retcode, sizeof(retcode), (void *)(req + UV_GAI_RETCODE_OFF));
+	if (status == UV_ECANCELED_)
+		retcode = UV_EAI_CANCELED_;
+	ev->type = NT_EV_LOOKUP;
+	ev->pid = pid;
+	ev->tid = v->tid;
+	ev->done_tid = (__u32)bpf_get_current_pid_tgid();
+	ev->status = retcode;
+	ev->pad = 0;
+	ev->start_ns = v->start_ns;
+	ev->end_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	bpf_probe_read_kernel(ev->host, sizeof(ev->host), s->res.host);
+	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
+}
+
 SEC("uprobe")
-int BPF_KPROBE(origin_done, void *work)
+int BPF_KPROBE(origin_done, void *work, int status)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	__u64 req = (__u64)work - UV_GAI_WORK_REQ_OFF;
@@ -234,19 +293,23 @@ int BPF_KPROBE(origin_done, void *work)
 	struct scratch *s;
 	const char *host = NULL;
 	void *ai = NULL;
-	__s32 *sid;
+	struct lookup_val *v;
 
 	mark_node(pid);
 	if (!nt_pid_traced(pid) || !(s = get_scratch()))
 		return 0;
-	sid = bpf_map_lookup_elem(&lookups, &k);
-	s->res.origin_stack = sid ? *sid : -1;
-	if (sid)
-		bpf_map_delete_elem(&lookups, &k);
+	v = bpf_map_lookup_elem(&lookups, &k);
+	s->res.origin_stack = v ? v->stack : -1;
+	s->res.lookup_ns = v ? v->start_ns : 0;
 	s->res.host[0] = 0;
 	bpf_probe_read_user(&host, sizeof(host), (void *)(req + UV_GAI_HOSTNAME_OFF));
 	if (host && bpf_probe_read_user_str(s->res.host, sizeof(s->res.host), host) < 0)
 		s->res.host[0] = 0;
+	if (v) {
+		if (trace_mode)
+			emit_lookup(s, pid, v, req, status);
+		bpf_map_delete_elem(&lookups, &k);
+	}
 	bpf_probe_read_user(&ai, sizeof(ai), (void *)(req + UV_GAI_ADDRINFO_OFF));
 	/* The first addresses are the ones a client tries. */
 #pragma unroll
@@ -378,14 +441,21 @@ static __always_inline void on_syn_sent(void *ctx, const struct sock *sk)
 		origin = bpf_map_lookup_elem(&resolved, &rk);
 	if (origin) {
 		s->conn.origin_stack = origin->origin_stack;
+		s->conn.origin_lookup_ns = origin->lookup_ns;
 		bpf_probe_read_kernel(s->conn.host, sizeof(s->conn.host), origin->host);
 		bpf_map_delete_elem(&resolved, &rk);
 	} else {
 		s->conn.origin_stack = -1;
+		s->conn.origin_lookup_ns = 0;
 		s->conn.host[0] = 0;
 	}
 	if (bpf_map_update_elem(&conns, &skp, &s->conn, BPF_ANY))
 		nt_lose(NT_LOSS_INFLIGHT_FULL);
+	if (trace_mode) {
+		struct sock_owner o = { .pid = pid, .tid = tid };
+
+		bpf_map_update_elem(&trace_socks, &skp, &o, BPF_ANY);
+	}
 }
 
 static __always_inline void account(struct scratch *s, struct conn_state *c,
@@ -444,6 +514,7 @@ static __always_inline void emit(struct conn_state *c, __u32 outcome, int err, _
 	ev->latency_ns = lat;
 	ev->src = c->src;
 	ev->dst = c->dst;
+	ev->origin_lookup_ns = c->origin_lookup_ns;
 	__builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
 	bpf_probe_read_kernel(ev->host, sizeof(ev->host), c->host);
 	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
@@ -500,6 +571,12 @@ static __always_inline void on_accepted(const struct sock *sk)
 	if (only_family && k.remote.family != only_family)
 		return;
 	k.pid = l->pid;
+	if (trace_mode) {
+		__u64 skp = (__u64)sk;
+		struct sock_owner o = { .pid = l->pid, .tid = l->pid };
+
+		bpf_map_update_elem(&trace_socks, &skp, &o, BPF_ANY);
+	}
 	k.remote.port = 0; /* clients are counted per address, not per port */
 	v = bpf_map_lookup_elem(&accept_stats, &k);
 	if (!v) {
@@ -514,11 +591,56 @@ static __always_inline void on_accepted(const struct sock *sk)
 	__sync_fetch_and_add(&v->count, 1);
 }
 
+/* Trace mode: a state change of a socket whose owner we know. */
+static __always_inline void emit_state(const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 skp = (__u64)sk;
+	struct sock_owner *o = bpf_map_lookup_elem(&trace_socks, &skp);
+	struct tcp_state_event *ev;
+
+	if (!o)
+		return;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		nt_lose(NT_LOSS_RINGBUF);
+	} else {
+		ev->type = NT_EV_TCP_STATE;
+		ev->pid = o->pid;
+		ev->tid = o->tid;
+		ev->oldstate = (__u16)oldstate;
+		ev->newstate = (__u16)newstate;
+		ev->ts_ns = bpf_ktime_get_ns();
+		ev->sk = skp;
+		read_addrs(sk, &ev->local, &ev->remote);
+		bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
+	}
+	if (newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&trace_socks, &skp);
+}
+
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(conn_state_change, const struct sock *sk, int oldstate, int newstate)
 {
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
 		return 0;
+	if (trace_mode) {
+		/* Connects and accepts first: they make the socket known. */
+		if (newstate == TCP_SYN_SENT)
+			on_syn_sent(ctx, sk);
+		else if (oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE))
+			on_connect_end(sk, newstate == TCP_ESTABLISHED);
+		else if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
+			on_accepted(sk);
+		else if (newstate == TCP_LISTEN)
+			on_listen(sk);
+		else if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+			__u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+
+			bpf_map_delete_elem(&listeners, &port);
+		}
+		emit_state(sk, oldstate, newstate);
+		return 0;
+	}
 	if (newstate == TCP_SYN_SENT)
 		on_syn_sent(ctx, sk);
 	else if (oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE))

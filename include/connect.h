@@ -75,6 +75,36 @@ struct connect_event {
 	struct nt_addr dst;
 	char comm[NT_COMM_LEN];
 	char host[NT_HOST_LEN];
+	/* trace mode: start_ns of the lookup that resolved dst (its id in
+	 * struct lookup_event), 0 when none */
+	unsigned long long origin_lookup_ns;
+};
+
+/* trace mode (nodetap trace): one dns.lookup, from uv_getaddrinfo to the
+ * completion that runs its callback. */
+struct lookup_event {
+	unsigned int type;        /* NT_EV_LOOKUP */
+	unsigned int pid;
+	unsigned int tid;         /* the thread that called uv_getaddrinfo */
+	unsigned int done_tid;    /* the thread that ran the completion */
+	int status;               /* 0 or a libuv error (UV_EAI_*) */
+	unsigned int pad;
+	unsigned long long start_ns;   /* CLOCK_MONOTONIC; also the lookup's id */
+	unsigned long long end_ns;
+	char comm[NT_COMM_LEN];   /* of the completing thread */
+	char host[NT_HOST_LEN];
+};
+
+/* trace mode: a TCP state change of a socket of a traced process (one
+ * whose connect or accept nodetap saw). */
+struct tcp_state_event {
+	unsigned int type;        /* NT_EV_TCP_STATE */
+	unsigned int pid;
+	unsigned int tid;         /* the thread that made or accepted it */
+	unsigned short oldstate, newstate;   /* TCP_* as in the kernel */
+	unsigned long long ts_ns;
+	unsigned long long sk;    /* the socket, to tell connections apart */
+	struct nt_addr local, remote;
 };
 
 #endif

@@ -32,6 +32,8 @@ enum nt_event_type {
 	                       process is alive */
 	NT_EV_CONNECT,      /* one outbound connect, established or failed */
 	NT_EV_CALLBACK,     /* one callback slower than --min-ms (callbacks) */
+	NT_EV_LOOKUP,       /* one dns.lookup (connect's trace mode) */
+	NT_EV_TCP_STATE,    /* a TCP state change (connect's trace mode) */
 };
 
 struct nt_new_stack_event {

@@ -10,8 +10,10 @@ BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev ma
 # What the tests need on top: iproute2 for network namespaces, jq to read
 # nodetap's JSON, libuv1-dev for the test program that links a shared libuv,
 # node and npm for the workloads and for fetching other node majors,
-# libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz).
-TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev)
+# libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz),
+# libxml2-utils for xmllint (the heat map SVGs are well-formed XML), chromium
+# to open the --html report in a real browser.
+TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium)
 
 missing=()
 want=("${BUILD_PKGS[@]}")

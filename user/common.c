@@ -143,6 +143,11 @@ static const char *const loss_names[NT_LOSS_MAX] = {
 	[NT_LOSS_TRUNCATED] = "truncated_strings",
 };
 
+const char *nt_loss_name(int i)
+{
+	return i >= 0 && i < NT_LOSS_MAX ? loss_names[i] : "unknown";
+}
+
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		      struct nt_symbolizer *sym)
 {

@@ -12,6 +12,7 @@
 #include "connect.h"
 #include "connect.skel.h"
 #include "escape.h"
+#include "heatmap_out.h"
 #include "hist.h"
 #include "json.h"
 #include "listeners.h"
@@ -68,6 +69,7 @@ struct connect_ctx {
 	struct nt_session session;
 	struct nt_snap prev_conn, prev_acc;
 	uint64_t last_report_ns;
+	struct nt_hm_out hm;      /* --heatmap */
 };
 
 /* "127.0.0.1" or "::1". */
@@ -359,6 +361,8 @@ static int report(void *arg, bool final)
 	struct dest *d = NULL;
 	int nd;
 
+	if (nt_hm_out_report(&c->hm, final))
+		return NT_EXIT_RUNTIME;
 	if (nt_read_counters(&c->o, c->skel->maps.connect_stats, sizeof(struct connect_key),
 			     sizeof(struct connect_val), &cs, &c->prev_conn, cval_sub))
 		return NT_EXIT_RUNTIME;
@@ -455,8 +459,22 @@ static int on_event(void *arg, void *data, size_t len)
 	memcpy(&type, data, sizeof(type));
 	if (nt_note_new_stack(c->sym, data, len))
 		return 0;
-	if (type == NT_EV_CONNECT && len >= sizeof(struct connect_event))
-		print_event(c, data);
+	if (type == NT_EV_CONNECT && len >= sizeof(struct connect_event)) {
+		const struct connect_event *e = data;
+
+		char dst[NT_HOST_LEN + 96], ip[64];
+
+		/* The label: "host (addr:port)", or the address alone. */
+		addr_str(&e->dst, ip, sizeof(ip));
+		if (e->host[0])
+			snprintf(dst, sizeof(dst), "%.*s (%s:%u)", NT_HOST_LEN, e->host, ip, e->dst.port);
+		else
+			snprintf(dst, sizeof(dst), "%s:%u", ip, e->dst.port);
+		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
+			      dst, sizeof(dst), e->outcome < CONN_OUTCOMES ? outcome_names[e->outcome] : "?");
+		if (c->o.events)
+			print_event(c, data);
+	}
 	return 0;
 }
 
@@ -469,6 +487,8 @@ static int handle_opt(int key, const char *arg, void *ctx)
 	const char *bad;
 	int n;
 
+	if (nt_hm_out_is_opt(key))
+		return nt_hm_out_opt(&c->hm, "connect", key, arg);
 	switch (key) {
 	case 'P':
 		n = nt_parse_uint_list(arg, 1, 65535, v, NT_MAX_PORTS - c->nports, &bad);
@@ -496,6 +516,7 @@ static const struct option connect_opts[] = {
 	{ "ipv4", no_argument, NULL, '4' },
 	{ "ipv6", no_argument, NULL, '6' },
 	{ "all", no_argument, NULL, OPT_ALL },
+	NT_HM_LONG_OPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -511,6 +532,7 @@ static const char connect_help[] =
 "  nodetap connect --stacks -- node --perf-basic-prof --interpreted-frames-native-stack app.js\n"
 "                                         which functions open the connections\n"
 "  nodetap connect --events -p 1234       each connect of pid 1234 as it ends\n"
+"  nodetap connect --heatmap - -p 1234    connect latency over time, live in the terminal\n"
 "\n"
 "Reading the report: one line per (process, destination) with the hostname the\n"
 "process resolved to that address, the connects, how many failed, average and\n"
@@ -521,7 +543,8 @@ static const char connect_help[] =
 "Options of connect:\n"
 "  -P, --port PORT[,PORT] only connects to these ports (filtered in the kernel)\n"
 "  -4, --ipv4 / -6, --ipv6 only IPv4 / IPv6 (IPv4-mapped IPv6 counts as IPv4)\n"
-"      --all              every process on the host, not only node's\n";
+"      --all              every process on the host, not only node's\n"
+NT_HM_HELP;
 
 /* Listening sockets of running processes, opened before the probes were. */
 static void add_listener(unsigned short port, void *ctx)
@@ -592,6 +615,8 @@ int cmd_connect(int argc, char **argv)
 	rc = nt_parse_options(argc, argv, &spec, &c.o);
 	if (rc)
 		return rc < 0 ? NT_EXIT_OK : rc;
+	if ((rc = nt_hm_out_check(&c.hm, &c.o)))
+		return rc;
 	if (c.all && (c.o.npids || c.o.command))
 		return nt_usage_error("connect", "--all traces every process: it excludes -p and '-- COMMAND'");
 	if ((rc = nt_bpf_setup(&c.o)))
@@ -612,7 +637,7 @@ int cmd_connect(int argc, char **argv)
 	c.skel->rodata->follow_children = c.o.command != NULL || mark;
 	c.skel->rodata->mark_node_pids = mark;
 	c.skel->rodata->capture_stacks = c.o.stacks;
-	c.skel->rodata->emit_events = c.o.events;
+	c.skel->rodata->emit_events = c.o.events || nt_hm_out_on(&c.hm);
 	c.skel->rodata->filter_ports = c.nports > 0;
 	c.skel->rodata->only_family = c.family;
 	if (!c.o.stacks) {
@@ -687,6 +712,13 @@ int cmd_connect(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
+	if (nt_hm_out_on(&c.hm)) {
+		if ((rc = nt_hm_out_start(&c.hm, "connect latency", nt_now_ns(),
+					  c.skel->bss->nt_losses)))
+			goto out;
+		c.session.tick = nt_hm_out_tick;
+		c.session.tick_ctx = &c.hm;
+	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap connect: tracing TCP connects of %s; %s\n",
 			c.all ? "every process" : c.o.command ? "COMMAND and its children" :
@@ -709,5 +741,6 @@ out:
 	nt_targets_free(&targets);
 	nt_snap_free(&c.prev_conn);
 	nt_snap_free(&c.prev_acc);
+	nt_hm_out_free(&c.hm);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "dns.h"
 #include "dns.skel.h"
 #include "escape.h"
+#include "heatmap_out.h"
 #include "hist.h"
 #include "json.h"
 #include "mapsnap.h"
@@ -48,6 +49,7 @@ struct dns_ctx {
 	struct nt_session session;
 	struct nt_snap prev;    /* interval mode: the snapshot last reported */
 	uint64_t last_report_ns;
+	struct nt_hm_out hm;    /* --heatmap */
 };
 
 static const char *const eai_names[NT_DNS_EAI_SLOTS] = {
@@ -324,6 +326,8 @@ static int report(void *arg, bool final)
 	struct group *g = NULL;
 	int n, ng;
 
+	if (nt_hm_out_report(&c->hm, final))
+		return NT_EXIT_RUNTIME;
 	if (nt_read_counters(&c->o, c->skel->maps.dns_stats, sizeof(struct dns_key),
 			     sizeof(struct dns_val), &snap, &c->prev, val_sub))
 		return NT_EXIT_RUNTIME;
@@ -406,8 +410,16 @@ static int on_event(void *arg, void *data, size_t len)
 	 * frames needs its maps, maybe after it has exited. */
 	if (nt_note_new_stack(c->sym, data, len))
 		return 0;
-	if (type == NT_EV_DNS && len >= sizeof(struct dns_event))
-		print_event(c, data);
+	if (type == NT_EV_DNS && len >= sizeof(struct dns_event)) {
+		const struct dns_event *e = data;
+
+		char st[32];
+
+		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
+			      e->host, NT_HOST_LEN, status_name(e->status, st, sizeof(st)));
+		if (c->o.events)
+			print_event(c, data);
+	}
 	return 0;
 }
 
@@ -432,6 +444,8 @@ static int handle_opt(int key, const char *arg, void *ctx)
 {
 	struct dns_ctx *c = ctx;
 
+	if (nt_hm_out_is_opt(key))
+		return nt_hm_out_opt(&c->hm, "dns", key, arg);
 	if (key != OPT_SORT)
 		return NT_EXIT_USAGE;
 	if (!strcmp(arg, "count"))
@@ -449,6 +463,7 @@ static int handle_opt(int key, const char *arg, void *ctx)
 
 static const struct option dns_opts[] = {
 	{ "sort", required_argument, NULL, OPT_SORT },
+	NT_HM_LONG_OPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -464,6 +479,8 @@ static const char dns_help[] =
 "                                     run app.js, print each lookup as it completes\n"
 "  nodetap dns --stacks -- node --perf-basic-prof --interpreted-frames-native-stack app.js\n"
 "                                     which JavaScript functions make the lookups\n"
+"  nodetap dns --heatmap dns.svg -- node app.js\n"
+"                                     latency over time as a heat map (docs/heatmap.md)\n"
 "\n"
 "Reading the report: one line per (process, hostname) with the count, errors, the\n"
 "average and the 99th percentile (upper bound of its log2 bucket) in ms, then a\n"
@@ -473,7 +490,8 @@ static const char dns_help[] =
 "(node reports EAI_NONAME as ENOTFOUND).\n"
 "\n"
 "Options of dns:\n"
-"      --sort KEY           order hostnames by count (default), total, errors, host\n";
+"      --sort KEY           order hostnames by count (default), total, errors, host\n"
+NT_HM_HELP;
 
 int cmd_dns(int argc, char **argv)
 {
@@ -497,6 +515,8 @@ int cmd_dns(int argc, char **argv)
 	rc = nt_parse_options(argc, argv, &spec, &c.o);
 	if (rc)
 		return rc < 0 ? NT_EXIT_OK : rc;
+	if ((rc = nt_hm_out_check(&c.hm, &c.o)))
+		return rc;
 	if ((rc = nt_bpf_setup(&c.o)))
 		return rc;
 	if ((rc = nt_targets_find(&c.o, &targets)))
@@ -513,7 +533,7 @@ int cmd_dns(int argc, char **argv)
 	c.skel->rodata->filter_pids = c.o.npids > 0 || c.o.command;
 	c.skel->rodata->follow_children = c.o.command != NULL;
 	c.skel->rodata->capture_stacks = c.o.stacks;
-	c.skel->rodata->emit_events = c.o.events;
+	c.skel->rodata->emit_events = c.o.events || nt_hm_out_on(&c.hm);
 	if (!c.o.stacks) {
 		/* Unused: keep them small. */
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
@@ -555,6 +575,13 @@ int cmd_dns(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
+	if (nt_hm_out_on(&c.hm)) {
+		if ((rc = nt_hm_out_start(&c.hm, "dns.lookup latency", nt_now_ns(),
+					  c.skel->bss->nt_losses)))
+			goto out;
+		c.session.tick = nt_hm_out_tick;
+		c.session.tick_ctx = &c.hm;
+	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap dns: tracing DNS lookups in %s; %s\n",
 			c.o.command ? "COMMAND and its children" :
@@ -576,5 +603,6 @@ out:
 	nt_symbolizer_free(c.sym);
 	nt_targets_free(&targets);
 	nt_snap_free(&c.prev);
+	nt_hm_out_free(&c.hm);
 	return rc;
 }

@@ -196,6 +196,12 @@ int nt_session_run(struct nt_session *s, nt_report_fn report, void *ctx)
 		if (s->rb) {
 			int n = ring_buffer__poll(s->rb, timeout);
 
+			/* The BPF side submits most records without a wakeup
+			 * (nt_ringbuf_flags), and poll only reads a ring whose
+			 * epoll fired: read what waits now, so that no record
+			 * waits longer than this poll's timeout. */
+			if (n >= 0)
+				n = ring_buffer__consume(s->rb);
 			if (n < 0 && n != -EINTR) {
 				fprintf(stderr, "nodetap %s: reading events: %s\n", o->cmd, strerror(-n));
 				rc = NT_EXIT_RUNTIME;

@@ -11,7 +11,8 @@
 #   dns --stacks --json         with a perf map: JS and native frames named
 #   dns --stacks (text)         the same, as text
 #   dns -p PID --json 1 2       interval reports (snapshot deltas), -p
-#   SUB --json                  every other subcommand `nodetap --help` lists,
+#   SUB --json                  every other subcommand `nodetap --help` lists
+#                               (trace: -o -), then --heatmap/--html outputs,
 #                               on a workload of connections, a lookup, timers
 #   usage errors, a missing pid error paths and their cleanup
 # Any sanitizer report (ASan, LeakSanitizer, UBSan) fails the test, as does
@@ -100,6 +101,10 @@ assert_eq 0 "$(tr -cd '\033' <"$TEST_TMP/out" | wc -c)" "ESC bytes in the text o
 assert_contains 'nodetap-sanitize.invalid' "$(cat "$TEST_TMP/out")" "a failed lookup in the events"
 
 perf_opts=(--perf-basic-prof --interpreted-frames-native-stack)
+# --perf-basic-prof makes V8 write isolate-*-v8.log into the working
+# directory: run those in $TEST_TMP, not in the repository (the demo test
+# checks that none is left there).
+cd "$TEST_TMP"
 run_nt "dns --stacks --json" 0 dns --stacks --json -- "$NODE" "${perf_opts[@]}" "$TEST_TMP/lookups.js"
 frames=$(jq -s '[.[] | select(.type=="dns_summary") | .stacks[]?.frames[]?] | length' "$TEST_TMP/out")
 assert_gt "$frames" 0 "frames in the stacks (dns --stacks --json)"
@@ -108,6 +113,7 @@ assert_gt "$(jq -s '[.[] | select(.type=="dns_summary") | .stacks[]?.frames[]? |
 
 run_nt "dns --stacks" 0 dns --stacks -- "$NODE" "${perf_opts[@]}" "$TEST_TMP/lookups.js"
 assert_contains 'lookups.js' "$(cat "$TEST_TMP/out")" "a JS frame in the text stacks"
+cd "$REPO"
 
 # Interval reports of a process given by -p.
 "$NODE" -e 'setInterval(() => require("dns").lookup("localhost", () => {}), 50)' &
@@ -138,10 +144,21 @@ const srv = net.createServer((s) => { s.end('hello'); }).listen(0, '127.0.0.1', 
 JS
 subs=$("$NT" --help 2>&1 | sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p' | grep -vx dns || true)
 for sub in $subs; do
-	run_nt "$sub --json" 0 "$sub" --json -- "$NODE" "$TEST_TMP/workload.js"
-	assert_gt "$(wc -l <"$TEST_TMP/out")" 0 "lines of output from nodetap $sub --json"
-	jq -e . "$TEST_TMP/out" >/dev/null || fail "nodetap $sub --json: output is not JSON lines"
+	# trace writes one JSON document (Chrome trace events) with -o.
+	out_args=(--json)
+	[ "$sub" = trace ] && out_args=(-o -)
+	run_nt "$sub ${out_args[*]}" 0 "$sub" "${out_args[@]}" -- "$NODE" "$TEST_TMP/workload.js"
+	assert_gt "$(wc -l <"$TEST_TMP/out")" 0 "lines of output from nodetap $sub ${out_args[*]}"
+	jq -e . "$TEST_TMP/out" >/dev/null || fail "nodetap $sub ${out_args[*]}: output is not JSON"
 done
+
+# The heat map's outputs: SVG and HTML files, and the terminal form.
+run_nt "connect --heatmap FILE --html FILE" 0 connect --heatmap "$TEST_TMP/c.svg" --html "$TEST_TMP/c.html" \
+	-- "$NODE" "$TEST_TMP/workload.js"
+assert_contains '"events":' "$(cat "$TEST_TMP/c.svg")" "connect heat map data"
+assert_contains 'id="nodetap-events"' "$(cat "$TEST_TMP/c.html")" "connect HTML report"
+run_nt "dns --heatmap -" 0 dns --heatmap - --heatmap-column 0.1 -- "$NODE" "$TEST_TMP/workload.js"
+assert_contains "heat map: a line per 0.1 s column" "$(cat "$TEST_TMP/out")" "dns --heatmap - output"
 
 # Error paths: their cleanup runs too (LeakSanitizer looks at exit).
 run_nt "dns --bogus (usage error)" 2 dns --bogus

@@ -18,7 +18,12 @@
 // type with that code (NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED);
 // "drop" never answers (the client times out). "delay_ms" is applied to every
 // answer for that name, per query, with setTimeout (never less than delay_ms
-// after the query arrived). Unknown names: NXDOMAIN.
+// after the query arrived). "then": {"after": N, "delay_ms": D} changes that
+// delay to D for every query of that name after its first N (any type), so
+// that a workload sees the delay switch at a known lookup, e.g.
+//    "shift.nodetap.test":   {"a": "127.0.0.1", "delay_ms": 5,
+//                             "then": {"after": 30, "delay_ms": 50}}
+// Unknown names: NXDOMAIN.
 // Names are matched case-insensitively, without the trailing dot.
 //
 // Counting: every query is counted per (name, type), answered or not. On
@@ -101,7 +106,7 @@ function loadZone(text) {
 	const zone = new Map();
 	for (const [rawName, spec] of Object.entries(z)) {
 		const name = rawName.toLowerCase().replace(/\.$/, '');
-		const e = { a: [], aaaa: [], rcode: 0, delay: 0, drop: false };
+		const e = { a: [], aaaa: [], rcode: 0, delay: 0, drop: false, then: null, seen: 0 };
 		if (spec.a !== undefined) e.a = [].concat(spec.a).map(ipv4Bytes);
 		if (spec.aaaa !== undefined) e.aaaa = [].concat(spec.aaaa).map(ipv6Bytes);
 		if (spec.rcode !== undefined) {
@@ -111,6 +116,12 @@ function loadZone(text) {
 		if (spec.delay_ms !== undefined) {
 			e.delay = Number(spec.delay_ms);
 			if (!(e.delay >= 0)) die(`bad delay_ms for ${name}`);
+		}
+		if (spec.then !== undefined) {
+			const t = spec.then;
+			if (!t || !Number.isInteger(t.after) || t.after < 0 || !(Number(t.delay_ms) >= 0))
+				die(`bad "then" for ${name}: {"after": N, "delay_ms": D}`);
+			e.then = { after: t.after, delay: Number(t.delay_ms) };
 		}
 		e.drop = !!spec.drop;
 		zone.set(name, e);
@@ -206,7 +217,8 @@ function handle(msg, transport, send) {
 		answers = e.aaaa.map((ip) => rr(28, ip, 60));
 	}
 	const out = buildResponse(q, rcode, answers);
-	const delay = e ? e.delay : 0;
+	let delay = e ? e.delay : 0;
+	if (e && e.then && e.seen++ >= e.then.after) delay = e.then.delay;
 	if (delay > 0) sendAfter(arrived, delay, () => send(out));
 	else send(out);
 }

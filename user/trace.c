@@ -1,0 +1,486 @@
+/* nodetap trace: one timeline of what node processes do on the network, as
+ * Chrome trace event JSON that Perfetto and chrome://tracing open: each
+ * dns.lookup and each TCP connect as a duration event on the thread that
+ * made it, the TCP state changes of those sockets (and of connections the
+ * processes accept) as instant events, and a flow arrow from a lookup to
+ * the connect its callback made. Every timestamp is CLOCK_MONOTONIC.
+ *
+ * The BPF side is connect's (bpf/connect.bpf.c) in its trace mode: it
+ * already holds every hook this needs (uv_getaddrinfo and its completion for
+ * the lookups and the origin of a connect, inet_sock_set_state for connects
+ * and state changes), so one object and one ring buffer give one ordered
+ * stream. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "chrome_trace.h"
+#include "common.h"
+#include "connect.h"
+#include "connect.skel.h"
+#include "probes.h"
+#include "session.h"
+#include "subcommands.h"
+#include "targets.h"
+#include "uvlocate.h"
+
+/* Lookups written, so that an arrow is drawn only to a lookup that is in
+ * the file: a lookup lost on the way (ring buffer full) leaves its connect
+ * without an arrow. */
+#define LOOKUP_IDS 16384
+#define TRACE_RINGBUF_BYTES (4 * 1024 * 1024)
+
+struct written_lookup {
+	uint64_t key;             /* lookup_key(); 0: an empty slot */
+	uint64_t end_ns, dur_ns;
+	uint32_t tid;
+};
+
+struct trace_ctx {
+	struct nt_opts o;
+	const char *out;          /* -o FILE, or "-" */
+	char *tmp;                /* FILE.tmp.PID while writing */
+	FILE *f;
+	struct nt_ctrace ct;
+	struct connect_bpf *skel;
+	struct nt_session session;
+	struct written_lookup written[LOOKUP_IDS];  /* by hash of lookup_key() */
+	uint64_t lookups, connects, states, flows;
+	bool finished;            /* the document is complete */
+};
+
+static const char *const tcp_states[] = {
+	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+	"CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV",
+};
+
+static const char *tcp_state(unsigned s)
+{
+	return s < sizeof(tcp_states) / sizeof(tcp_states[0]) ? tcp_states[s] : "?";
+}
+
+static const char *const outcome_names[CONN_OUTCOMES] = {
+	[CONN_ESTABLISHED] = "established",
+	[CONN_REFUSED] = "refused",
+	[CONN_TIMED_OUT] = "timed_out",
+	[CONN_CLOSED] = "closed",
+	[CONN_OTHER] = "other",
+};
+
+static uint64_t lookup_key(uint32_t pid, uint64_t start_ns)
+{
+	return ((uint64_t)pid << 48 ^ start_ns) | 1; /* never 0: 0 is an empty slot */
+}
+
+static struct written_lookup *slot(struct trace_ctx *c, uint64_t key)
+{
+	return &c->written[(key * 0x9E3779B97F4A7C15ULL) >> 50]; /* 14 bits */
+}
+
+/* A bounded table: the newest lookup takes the slot; a connect comes right
+ * after its lookup, long before 16384 others. */
+static void remember_lookup(struct trace_ctx *c, const struct lookup_event *e, uint64_t dur)
+{
+	uint64_t k = lookup_key(e->pid, e->start_ns);
+
+	*slot(c, k) = (struct written_lookup){ k, e->end_ns, dur, e->tid };
+}
+
+static const struct written_lookup *lookup_written(struct trace_ctx *c, uint32_t pid,
+						   uint64_t start_ns)
+{
+	uint64_t k = lookup_key(pid, start_ns);
+	const struct written_lookup *w = slot(c, k);
+
+	return w->key == k ? w : NULL;
+}
+
+/* "127.0.0.1:443" or "[::1]:443". */
+static const char *endpoint(const struct nt_addr *a, char *buf, size_t len)
+{
+	char ip[64];
+
+	if (!inet_ntop(a->family == NT_AF_INET6 ? AF_INET6 : AF_INET, a->addr, ip, sizeof(ip)))
+		snprintf(ip, sizeof(ip), "?");
+	snprintf(buf, len, a->family == NT_AF_INET6 ? "[%s]:%u" : "%s:%u", ip, a->port);
+	return buf;
+}
+
+/* A point inside [start, start + dur] a flow binds to: 1 us in, or the
+ * middle of a shorter event. */
+static uint64_t inside(uint64_t start, uint64_t dur)
+{
+	return start + (dur >= 2000 ? 1000 : dur / 2);
+}
+
+static void on_lookup(struct trace_ctx *c, const struct lookup_event *e)
+{
+	uint64_t dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
+	char name[NT_HOST_LEN + 16];
+
+	nt_ct_name_thread(&c->ct, e->pid, e->tid, e->comm, NT_COMM_LEN);
+	/* The name holds the host as the process gave it; the writer escapes. */
+	snprintf(name, sizeof(name), "dns.lookup %.*s", NT_HOST_LEN, e->host);
+	nt_ct_event(&c->ct, "X", name, "dns", e->pid, e->tid, e->start_ns);
+	nt_ct_dur(&c->ct, dur);
+	nt_ct_arg_strn(&c->ct, "host", e->host, NT_HOST_LEN);
+	nt_ct_arg_i64(&c->ct, "status", e->status);
+	nt_ct_arg_u64(&c->ct, "lookup_id", e->start_ns);
+	nt_ct_arg_u64(&c->ct, "callback_tid", e->done_tid);
+	nt_ct_event_end(&c->ct);
+	remember_lookup(c, e, dur);
+	c->lookups++;
+}
+
+static void on_connect(struct trace_ctx *c, const struct connect_event *e)
+{
+	char name[NT_HOST_LEN + 96], dst[80], src[80];
+	size_t hlen = strnlen(e->host, NT_HOST_LEN);
+	const struct written_lookup *l;
+
+	nt_ct_name_thread(&c->ct, e->pid, e->tid, e->comm, NT_COMM_LEN);
+	endpoint(&e->dst, dst, sizeof(dst));
+	if (hlen)
+		snprintf(name, sizeof(name), "connect %.*s (%s)", (int)hlen, e->host, dst);
+	else
+		snprintf(name, sizeof(name), "connect %s", dst);
+	nt_ct_event(&c->ct, "X", name, "connect", e->pid, e->tid, e->start_ns);
+	nt_ct_dur(&c->ct, e->latency_ns);
+	nt_ct_arg_strn(&c->ct, "host", e->host, NT_HOST_LEN);
+	nt_ct_arg_strn(&c->ct, "dst", dst, sizeof(dst));
+	nt_ct_arg_u64(&c->ct, "port", e->dst.port);
+	nt_ct_arg_strn(&c->ct, "src", endpoint(&e->src, src, sizeof(src)), sizeof(src));
+	nt_ct_arg_strn(&c->ct, "outcome", e->outcome < CONN_OUTCOMES ? outcome_names[e->outcome] : "?", 16);
+	if (e->err)
+		nt_ct_arg_i64(&c->ct, "sk_err", e->err);
+	if (e->origin_lookup_ns)
+		nt_ct_arg_u64(&c->ct, "origin_lookup_id", e->origin_lookup_ns);
+	nt_ct_event_end(&c->ct);
+	if (e->origin_lookup_ns && (l = lookup_written(c, e->pid, e->origin_lookup_ns))) {
+		/* One arrow per connect, both ends written together, so that
+		 * every start has its end (a lookup without a connect has no
+		 * arrow). It starts at the lookup's end, where its callback
+		 * runs; the file's events need not be in time order. */
+		c->flows++;
+		nt_ct_event(&c->ct, "s", "lookup -> connect", "dns.flow", e->pid, l->tid,
+			    l->end_ns - (l->dur_ns >= 2000 ? 1000 : l->dur_ns / 2));
+		nt_ct_field_u64(&c->ct, "id", c->flows);
+		nt_ct_event_end(&c->ct);
+		nt_ct_event(&c->ct, "f", "lookup -> connect", "dns.flow", e->pid, e->tid,
+			    inside(e->start_ns, e->latency_ns));
+		nt_ct_field_u64(&c->ct, "id", c->flows);
+		nt_ct_field_str(&c->ct, "bp", "e");
+		nt_ct_event_end(&c->ct);
+	}
+	c->connects++;
+}
+
+static void on_state(struct trace_ctx *c, const struct tcp_state_event *e)
+{
+	char name[64], local[80], remote[80];
+
+	nt_ct_name_thread(&c->ct, e->pid, e->tid, "", 0);
+	snprintf(name, sizeof(name), "TCP %s", tcp_state(e->newstate));
+	nt_ct_event(&c->ct, "i", name, "tcp", e->pid, e->tid, e->ts_ns);
+	nt_ct_field_str(&c->ct, "s", "t");
+	nt_ct_arg_strn(&c->ct, "from", tcp_state(e->oldstate), 16);
+	nt_ct_arg_strn(&c->ct, "to", tcp_state(e->newstate), 16);
+	nt_ct_arg_strn(&c->ct, "local", endpoint(&e->local, local, sizeof(local)), sizeof(local));
+	nt_ct_arg_strn(&c->ct, "remote", endpoint(&e->remote, remote, sizeof(remote)), sizeof(remote));
+	/* Hex text: a JSON number would lose the pointer's low bits. */
+	snprintf(local, sizeof(local), "0x%llx", (unsigned long long)e->sk);
+	nt_ct_arg_strn(&c->ct, "socket", local, sizeof(local));
+	nt_ct_event_end(&c->ct);
+	c->states++;
+}
+
+static int on_event(void *arg, void *data, size_t len)
+{
+	struct trace_ctx *c = arg;
+	unsigned int type;
+
+	if (len < sizeof(type))
+		return 0;
+	memcpy(&type, data, sizeof(type));
+	if (type == NT_EV_LOOKUP && len >= sizeof(struct lookup_event))
+		on_lookup(c, data);
+	else if (type == NT_EV_CONNECT && len >= sizeof(struct connect_event))
+		on_connect(c, data);
+	else if (type == NT_EV_TCP_STATE && len >= sizeof(struct tcp_state_event))
+		on_state(c, data);
+	return 0;
+}
+
+/* One report, at the end: close the document and say what it holds. */
+static int report(void *arg, bool final)
+{
+	struct trace_ctx *c = arg;
+	const unsigned long long *losses = c->skel->bss->nt_losses;
+	bool any = false;
+
+	if (!final)
+		return 0;
+	if (nt_ct_end(&c->ct, losses[NT_LOSS_RINGBUF])) {
+		fprintf(stderr, "nodetap trace: writing %s: %s\n", c->out, strerror(errno));
+		return NT_EXIT_RUNTIME;
+	}
+	c->finished = true;
+	fprintf(stderr, "nodetap trace: %llu lookups, %llu connects (%llu linked to their lookup), "
+		"%llu TCP state changes", (unsigned long long)c->lookups,
+		(unsigned long long)c->connects, (unsigned long long)c->flows,
+		(unsigned long long)c->states);
+	if (strcmp(c->out, "-"))
+		fprintf(stderr, " in %s (open it in https://ui.perfetto.dev or chrome://tracing)", c->out);
+	fprintf(stderr, "\nnodetap trace: lost since start:");
+	for (int i = 0; i < NT_LOSS_MAX; i++) {
+		if (!losses[i])
+			continue;
+		fprintf(stderr, "%s %llu %s", any ? "," : "", losses[i], nt_loss_name(i));
+		any = true;
+	}
+	fprintf(stderr, "%s\n", any ? "" : " nothing");
+	return 0;
+}
+
+#define OPT_OUTPUT 'o'
+
+static int handle_opt(int key, const char *arg, void *ctx)
+{
+	struct trace_ctx *c = ctx;
+
+	if (key != OPT_OUTPUT)
+		return NT_EXIT_USAGE;
+	if (!*arg)
+		return nt_usage_error("trace", "-o: give a file name (trace.json) or - for stdout");
+	c->out = arg;
+	return 0;
+}
+
+static const struct option trace_opts[] = {
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char trace_help[] =
+"One timeline of the network work of node processes, as Chrome trace event JSON\n"
+"for Perfetto (https://ui.perfetto.dev, Open trace file) or chrome://tracing: every\n"
+"dns.lookup and every TCP connect as a slice on the thread that made it, the TCP\n"
+"state changes of those connections and of accepted ones as instant marks, and an\n"
+"arrow from each lookup to the connect its callback made. Timestamps are\n"
+"CLOCK_MONOTONIC, as in every nodetap record. Details: docs/trace.md.\n"
+"\n"
+"Examples:\n"
+"  nodetap trace -o trace.json -- node app.js      trace app.js until it exits\n"
+"  nodetap trace -o trace.json -p 1234 -d 30       pid 1234 for 30 seconds\n"
+"  nodetap trace -o - -d 5 | gzip > trace.json.gz  every node process, to stdout\n"
+"\n"
+"Options of trace:\n"
+"  -o, --output FILE        where the trace goes (required; - for stdout)\n";
+
+static int place_probes(struct trace_ctx *c, struct nt_targets *targets, struct nt_probes *probes,
+			bool mark)
+{
+	struct nt_probe_spec specs[5];
+	int n = 0;
+
+	specs[n++] = (struct nt_probe_spec){ "uv_getaddrinfo", c->skel->progs.origin_start, false, true, NULL };
+	specs[n++] = (struct nt_probe_spec){ "uv__getaddrinfo_done", c->skel->progs.origin_done,
+					    false, true, nt_uv_locate_gai_done };
+	specs[n++] = (struct nt_probe_spec){ "uv__getaddrinfo_done", c->skel->progs.origin_done_return,
+					    true, true, nt_uv_locate_gai_done };
+	specs[n++] = (struct nt_probe_spec){ "node::TCPWrap::Connect(v8::FunctionCallbackInfo<v8::Value> const&",
+					    c->skel->progs.node_connect, false, false, NULL };
+	if (mark)
+		specs[n++] = (struct nt_probe_spec){ "uv_listen", c->skel->progs.node_listen, false, true, NULL };
+	if (targets->n)
+		nt_probes_place(probes, specs, n, targets);
+	nt_probes_report(probes, "trace", false, c->o.verbose);
+	if (!probes->placed) {
+		fprintf(stderr, "nodetap trace: no node probe placed: connects and TCP states are traced, "
+			"but no lookups and no arrows\n");
+	}
+	return 0;
+}
+
+/* Without -p or COMMAND: the node processes running now, and (through the
+ * uprobes and fork tracking) those that start later. */
+static int seed_node_pids(struct trace_ctx *c, const struct nt_targets *t)
+{
+	int fd = bpf_map__fd(c->skel->maps.traced_pids);
+	__u8 one = 1;
+
+	for (int i = 0; i < t->nnode_pids; i++) {
+		__u32 pid = (__u32)t->node_pids[i];
+
+		if (bpf_map_update_elem(fd, &pid, &one, BPF_ANY)) {
+			fprintf(stderr, "nodetap trace: adding pid %u to the filter: %s\n", pid,
+				strerror(errno));
+			return NT_EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
+static int open_output(struct trace_ctx *c)
+{
+	if (!strcmp(c->out, "-")) {
+		c->f = stdout;
+	} else {
+		if (asprintf(&c->tmp, "%s.tmp.%d", c->out, (int)getpid()) < 0) {
+			c->tmp = NULL;
+			fprintf(stderr, "nodetap trace: out of memory\n");
+			return NT_EXIT_RUNTIME;
+		}
+		c->f = fopen(c->tmp, "w");
+		if (!c->f) {
+			fprintf(stderr, "nodetap trace: cannot write %s: %s\n", c->tmp, strerror(errno));
+			return NT_EXIT_RUNTIME;
+		}
+	}
+	if (nt_ct_begin(&c->ct, c->f)) {
+		fprintf(stderr, "nodetap trace: out of memory\n");
+		return NT_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* Put the finished file in place, or remove a partial one. RC is the exit
+ * status so far (COMMAND's own, with --). */
+static int close_output(struct trace_ctx *c, int rc)
+{
+	bool ok = c->finished;
+
+	if (!c->f || c->f == stdout)
+		return rc;
+	if (fclose(c->f)) {
+		fprintf(stderr, "nodetap trace: writing %s: %s\n", c->tmp, strerror(errno));
+		ok = false;
+		rc = rc ? rc : NT_EXIT_RUNTIME;
+	}
+	c->f = NULL;
+	if (ok && rename(c->tmp, c->out)) {
+		fprintf(stderr, "nodetap trace: renaming %s to %s: %s\n", c->tmp, c->out, strerror(errno));
+		rc = rc ? rc : NT_EXIT_RUNTIME;
+		ok = false;
+	}
+	if (!ok)
+		unlink(c->tmp);
+	return rc;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct trace_ctx *c = calloc(1, sizeof(*c));
+	struct nt_cmd_spec spec = {
+		.name = "trace",
+		.summary = "One timeline as Chrome trace JSON (Perfetto): lookups, connects, TCP states, arrows.",
+		.help = trace_help,
+		.extra = trace_opts,
+		.extra_short = "o:",
+		.handle = handle_opt,
+	};
+	struct nt_probes probes = { 0 };
+	struct nt_targets targets = { 0 };
+	struct bpf_link *fork_link = NULL, *state_link = NULL;
+	bool mark;
+	int rc;
+
+	if (!c) {
+		fprintf(stderr, "nodetap trace: out of memory\n");
+		return NT_EXIT_RUNTIME;
+	}
+	spec.ctx = c;
+	rc = nt_parse_options(argc, argv, &spec, &c->o);
+	if (rc) {
+		free(c);
+		return rc < 0 ? NT_EXIT_OK : rc;
+	}
+	if (!c->out)
+		rc = nt_usage_error("trace", "-o FILE is required (the trace JSON; - for stdout)");
+	else if (c->o.json)
+		rc = nt_usage_error("trace", "--json: the trace is JSON already (Chrome trace events)");
+	else if (c->o.interval)
+		rc = nt_usage_error("trace", "an interval: trace writes one file when tracing ends");
+	if (rc || (rc = nt_bpf_setup(&c->o)) || (rc = nt_targets_find(&c->o, &targets))) {
+		free(c);
+		return rc;
+	}
+	mark = !c->o.npids && !c->o.command;
+	nt_session_init(&c->session, &c->o);
+	c->skel = connect_bpf__open();
+	if (!c->skel) {
+		fprintf(stderr, "nodetap trace: opening the BPF object: %s\n", strerror(errno));
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
+	c->skel->rodata->filter_pids = true;
+	c->skel->rodata->follow_children = true;
+	c->skel->rodata->mark_node_pids = mark;
+	c->skel->rodata->emit_events = true;
+	c->skel->rodata->trace_mode = true;
+	bpf_map__set_max_entries(c->skel->maps.stacks, 1);
+	bpf_map__set_max_entries(c->skel->maps.stack_seen, 1);
+	/* Every event goes to user space here, not only the rare ones: a busy
+	 * host's connections and state changes overran the default 256 KB
+	 * between two reads (0.1 s). */
+	bpf_map__set_max_entries(c->skel->maps.events, TRACE_RINGBUF_BYTES);
+	if ((rc = connect_bpf__load(c->skel))) {
+		fprintf(stderr, "nodetap trace: loading the BPF programs failed: %s "
+			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
+	if (mark) {
+		if ((rc = seed_node_pids(c, &targets)))
+			goto out;
+		fork_link = bpf_program__attach(c->skel->progs.nt_fork);
+		if (!fork_link) {
+			fprintf(stderr, "nodetap trace: attaching raw tracepoint sched_process_fork: %s\n",
+				strerror(errno));
+			rc = NT_EXIT_RUNTIME;
+			goto out;
+		}
+	} else if ((rc = nt_setup_filter(&c->session, &c->o, c->skel->maps.traced_pids,
+					 c->skel->progs.nt_fork, &fork_link))) {
+		goto out;
+	}
+	state_link = bpf_program__attach(c->skel->progs.conn_state_change);
+	if (!state_link) {
+		fprintf(stderr, "nodetap trace: attaching raw tracepoint inet_sock_set_state: %s\n",
+			strerror(errno));
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
+	place_probes(c, &targets, &probes, mark);
+	if ((rc = open_output(c)))
+		goto out;
+	c->session.rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, c, NULL);
+	if (!c->session.rb) {
+		fprintf(stderr, "nodetap trace: ring buffer: %s\n", strerror(errno));
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
+	fprintf(stderr, "nodetap trace: tracing %s into %s; %s\n",
+		c->o.command ? "COMMAND and its children" : c->o.npids ? "the given processes" :
+		"node processes", strcmp(c->out, "-") ? c->out : "stdout",
+		c->o.duration ? "until -d ends" : c->o.command ? "until it exits" : "Ctrl-C to stop");
+	if (c->o.command && (rc = nt_session_release_command(&c->session)))
+		goto out;
+	rc = nt_session_run(&c->session, report, c);
+out:
+	nt_session_cleanup(&c->session);
+	ring_buffer__free(c->session.rb);
+	rc = close_output(c, rc);
+	nt_ct_free(&c->ct);
+	nt_probes_destroy(&probes);
+	bpf_link__destroy(state_link);
+	bpf_link__destroy(fork_link);
+	connect_bpf__destroy(c->skel);
+	nt_targets_free(&targets);
+	free(c->tmp);
+	free(c);
+	return rc;
+}
