@@ -43,7 +43,13 @@ assert_match '^[^;]*__libc_start.*;uv_run;.*;busyWaitForNodetap ' "$(jq -r '.sta
 	"folded stack order (root first)"
 summary=$(jq -c "select(.type==\"loop_summary\" and .pid==$APP_PID)" "$out")
 assert_eq 1 "$(jq -r '.blockages' <<<"$summary")" "blockages in the loop summary"
-assert_ge "$(jq -r '.max_lag_ns / 1e6' <<<"$summary")" 150 "largest lag sampled (ms)"
+# The largest lag a sample saw lies inside the blockage: a sample there
+# found the loop late by at least the 10 ms from which samples are kept, and
+# by no more than the blockage lasted. (How close it comes to the end depends
+# on where the last sample landed: on a busy machine, maybe 100 ms before.)
+assert_ge "$(jq -r '.max_lag_ns / 1e6' <<<"$summary")" 10 "largest lag sampled (ms)"
+assert_le "$(jq -r '.max_lag_ns / 1e6' <<<"$summary")" "$(awk -v m="$ms" 'BEGIN { print m + 2 }')" \
+	"largest lag sampled (ms), at most the blockage"
 if [ "$NODE_MAJOR" -ge 20 ]; then
 	assert_ge "$(jq -r '.iterations' <<<"$summary")" 1 "loop iterations (libuv >= 1.45)"
 else
