@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <bpf/libbpf.h>
 #include "options.h"
 #include "session.h"
@@ -47,5 +48,8 @@ void nt_json_report_end(uint64_t last_report_ns, bool final, const char *count_k
  * "lost: none" or what was lost, on stderr; a "losses" record with --json. */
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		      struct nt_symbolizer *sym);
+/* The same on OUT (profile --folded keeps stdout for the stacks). */
+void nt_report_losses_to(FILE *out, const struct nt_opts *o, const unsigned long long *losses,
+			 struct nt_symbolizer *sym);
 
 #endif
