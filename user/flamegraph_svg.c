@@ -184,7 +184,7 @@ static int draw(struct ctx *c, size_t i, int d, double x)
 	const struct nt_pnode **kids;
 	double w = (double)n->total / c->total;
 	double px = PAD + x * (WIDTH - 2 * PAD), pw = w * (WIDTH - 2 * PAD);
-	int y = c->height - FRAME_H * (d + 1) - 4, nk = 0, fit;
+	int y = TOP + FRAME_H * d, nk = 0, fit;
 	char fill[32];
 	size_t k;
 

@@ -28,6 +28,7 @@
 #include "profile.skel.h"
 #include "sampler.h"
 #include "session.h"
+#include "stackfmt.h"
 #include "stackprof.h"
 #include "subcommands.h"
 #include "targets.h"
@@ -62,6 +63,7 @@ struct prof_ctx {
 	struct raw_sample *raw;      /* for --cpuprofile and --trace */
 	size_t nraw, capraw;
 	unsigned long long raw_dropped;   /* past MAX_KEPT_SAMPLES */
+	unsigned long long prev_taken;    /* samples_total at the last report */
 };
 
 static bool wants_timeline(const struct prof_ctx *c)
@@ -75,8 +77,31 @@ static int on_event(void *arg, void *data, size_t len)
 	const struct profile_sample_event *ev = data;
 	struct raw_sample *r;
 
-	if (nt_note_new_stack(c->sym, data, len))
+	if (nt_note_new_stack(c->sym, data, len)) {
+		/* Name its frames now, while the process is alive: that opens
+		 * its perf map and re-reads its mappings for JIT code newer than
+		 * the snapshot, which a process that has exited by the report
+		 * (-- COMMAND) no longer allows. The names are cached. */
+		const struct nt_new_stack_event *ns = data;
+		unsigned long long ips[NT_MAX_STACK_DEPTH];
+		int n = nt_stack_read(bpf_map__fd(c->skel->maps.stacks), ns->stack_id, ips);
+		bool reread = false;
+
+		for (int i = 0; i < n; i++) {
+			struct nt_frame fr;
+
+			nt_symbolize_user(c->sym, (int)ns->pid, ips[i], &fr);
+			/* In no mapping: the snapshot is older than that code (or
+			 * than an exec); the symbolizer re-reads at most once a
+			 * second, and a short COMMAND is gone by then. */
+			if (fr.kind == NT_FRAME_UNKNOWN && !reread) {
+				reread = true;
+				nt_symbolizer_reread_maps(c->sym, (int)ns->pid);
+				nt_symbolize_user(c->sym, (int)ns->pid, ips[i], &fr);
+			}
+		}
 		return 0;
+	}
 	if (len < sizeof(*ev) || ev->type != PROFILE_EV_SAMPLE)
 		return 0;
 	if (c->nraw == c->capraw) {
@@ -404,6 +429,9 @@ static int report(void *arg, bool final)
 	struct nt_pfunc *fns = NULL;
 	size_t nfns = 0;
 	uint64_t now = nt_now_ns();
+	/* Read before the counts: a sample counted in between shows as taken
+	 * in the next report rather than missing from this one's stacks. */
+	unsigned long long taken = c->skel->bss->samples_total;
 	int rc;
 
 	if ((rc = nt_read_counters(&c->o, c->skel->maps.counts, sizeof(struct profile_key),
@@ -421,8 +449,9 @@ static int report(void *arg, bool final)
 	if (c->folded) {
 		if (nt_folded_write(stdout, &p))
 			fprintf(stderr, "nodetap profile: writing the folded stacks: %s\n", strerror(errno));
-		fprintf(stderr, "nodetap profile: %llu samples, %zu distinct stacks over %.1f s\n",
-			(unsigned long long)p.total, p.nstacks, (double)(now - c->last_report_ns) / 1e9);
+		fprintf(stderr, "nodetap profile: %llu samples taken, %llu in %zu distinct stacks above, "
+			"over %.1f s\n", taken - c->prev_taken, (unsigned long long)p.total, p.nstacks,
+			(double)(now - c->last_report_ns) / 1e9);
 	} else if (c->o.json) {
 		json_report(c, &p, fns, nfns, now - c->last_report_ns);
 	} else {
@@ -440,6 +469,7 @@ static int report(void *arg, bool final)
 	else if (!c->folded)
 		fflush(stdout);
 	c->last_report_ns = now;
+	c->prev_taken = taken;
 	return rc;
 }
 

@@ -503,6 +503,24 @@ static bool maybe_reread_maps(struct nt_symbolizer *s, struct proc *p)
 	return read_maps(s, p) == 0;
 }
 
+int nt_symbolizer_reread_maps(struct nt_symbolizer *s, int pid)
+{
+	struct proc *p = proc_get(s, pid, false);
+	struct identity id;
+	int r;
+
+	if (!p || !p->have_ident)
+		return nt_symbolizer_note_pid(s, pid);
+	if ((r = read_identity(pid, &id)))
+		return r;
+	p->maps_ns = now_ns();
+	if (!same_identity(&p->ident, &id)) {
+		proc_reset(p);
+		return snapshot(s, p, &id);
+	}
+	return read_maps(s, p);
+}
+
 /* ---- ELF files ---- */
 
 /* Open the file behind mapping M: through the process's root by path,

@@ -11,7 +11,8 @@
 // Maglev alike), and they are called through an array the driver indexes.
 //
 // Usage: node [--perf-basic-prof] profile-app.js SECONDS
-// Prints "rounds N" on exit; "ready" once the first round ran.
+// Prints on stderr (stdout is the profiler's) "pid N" at start, "ready" once
+// the first round ran and "rounds N" at the end.
 'use strict';
 
 const seconds = Number(process.argv[2] || 5);
@@ -44,18 +45,24 @@ ${pad(60)}
   return acc;
 }`)();
 
+console.error(`pid ${process.pid}`);
 const order = [hotThree, hotThree, hotThree, hotOne];
 const end = Date.now() + seconds * 1000;
 let rounds = 0, sink = 0;
+const spent = [0n, 0n, 0n, 0n];   // ns in each call of a round
 
 function round() {
-	for (let k = 0; k < order.length; k++)
+	for (let k = 0; k < order.length; k++) {
+		const t0 = process.hrtime.bigint();
 		sink += order[k](ITERS, sink < 0);
+		spent[k] += process.hrtime.bigint() - t0;
+	}
 	if (++rounds === 1)
-		console.log('ready');
+		console.error('ready');
 	if (Date.now() < end)
 		setImmediate(round);
 	else
-		console.log(`rounds ${rounds} ${sink > 0 ? '' : '-'}`);
+		console.error(`rounds ${rounds} ms hotThree ${Number(spent[0] + spent[1] + spent[2]) / 1e6} ` +
+			`hotOne ${Number(spent[3]) / 1e6}${sink > 0 ? '' : ' -'}`);
 }
 round();
