@@ -351,7 +351,7 @@ static bool same_identity(const struct identity *a, const struct identity *b)
 	/* An exiting process has no exe and no stack any more: its start time
 	 * alone still tells it from a new process with the same pid, and its
 	 * earlier snapshot is what names its frames. */
-	if (!b->exe_ino)
+	if (!b->exe_ino || !b->startstack)   /* its memory is going: as good as gone */
 		return a->starttime == b->starttime;
 	return a->exe_dev == b->exe_dev && a->exe_ino == b->exe_ino &&
 	       a->starttime == b->starttime && a->startstack == b->startstack;
@@ -748,6 +748,43 @@ static bool name_from_elf(struct nt_symbolizer *s, const struct elf_entry *e,
 
 /* Open P's perf map if there is none yet (a missing file is retried at most
  * once a second; a refused one not at all) and read what is new. */
+/* Is the perf map at PATH older than process P? Then an earlier process
+ * with the same pid left it (V8 never removes them, and a node without
+ * --perf-basic-prof writes none): its names belong to other code. The
+ * process's start, in wall-clock seconds: now - (uptime - starttime). */
+static bool perfmap_stale(const struct proc *p, const char *path)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	double uptime, started;
+	struct timespec now;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (!p->have_ident || hz <= 0)
+		return false;
+	fd = nt_open_in_root(p->root_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;   /* nt_perfmap_open says why */
+	if (fstat(fd, &st)) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	f = fopen("/proc/uptime", "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%lf", &uptime) != 1) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	clock_gettime(CLOCK_REALTIME, &now);
+	started = (double)now.tv_sec - (uptime - (double)p->ident.starttime / (double)hz);
+	/* A second of slack for the clocks' rounding. */
+	return (double)st.st_mtime + 1.0 < started;
+}
+
 static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
 {
 	char path[64], err[512];
@@ -762,6 +799,8 @@ static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
 		return;
 	p->pm_next_try_ns = now + RETRY_NS;
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", p->nspid);
+	if (perfmap_stale(p, path))
+		return;   /* as if absent: tried again later, in case V8 rewrites it */
 	r = nt_perfmap_open(p->root_fd, path, p->uid, &p->pm, err, sizeof(err));
 	if (r == -ENOENT)
 		return;   /* node runs without --perf-basic-prof */
