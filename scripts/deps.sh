@@ -10,8 +10,9 @@ BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev ma
 # What the tests need on top: iproute2 for network namespaces, jq to read
 # nodetap's JSON, libuv1-dev for the test program that links a shared libuv,
 # node and npm for the workloads and for fetching other node majors,
-# libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz).
-TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev)
+# libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz),
+# chromium to render profile's SVG flame graphs headless.
+TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev chromium)
 
 missing=()
 want=("${BUILD_PKGS[@]}")
