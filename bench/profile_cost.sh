@@ -15,35 +15,30 @@ NODE=${NODE:-node}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-work='const n = +process.argv[1]; process.stdin.once("data", () => { const c0 = process.cpuUsage(); let a = 1;
+# The loop starts 1.5 s after node does: nodetap attaches meanwhile.
+work='const n = +process.argv[1]; setTimeout(() => { const c0 = process.cpuUsage(); let a = 1;
 for (let i = 0; i < n; i++) a = (a * 31 + i) % 1000003;
-const c = process.cpuUsage(c0); console.log(((c.user + c.system) / 1000).toFixed(1), a > -1 ? "" : "-"); });'
+const c = process.cpuUsage(c0); console.log(((c.user + c.system) / 1000).toFixed(1), a > -1 ? "" : "-"); }, 1500);'
 
 # run_one HZ: prints the loop's CPU ms, and nodetap's CPU ms per second
 # (0 untraced).
 run_one() {
 	local hz=$1 nt=0 ntcpu=0 t0 t1
-	mkfifo "$tmp/go"
-	"$NODE" -e "$work" "$ITERS" <"$tmp/go" >"$tmp/out" &
+	"$NODE" -e "$work" "$ITERS" >"$tmp/out" &
 	local app=$!
-	exec 3>"$tmp/go"
+	t0=$(date +%s%N)
 	if [ "$hz" != 0 ]; then
 		"$NT" profile -p $app -F "$hz" >/dev/null 2>"$tmp/nt.err" &
 		nt=$!
-		sleep 1   # attached
 	fi
-	t0=$(date +%s%N)
-	echo go >&3
-	exec 3>&-
 	wait $app
 	t1=$(date +%s%N)
 	if [ "$nt" != 0 ]; then
 		ntcpu=$(awk '{ print ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' /proc/$nt/stat)
 		kill -INT $nt
 		wait $nt || true
-		ntcpu=$(awk -v c="$ntcpu" -v s="$(( (t1 - t0) / 1000000 + 1000 ))" 'BEGIN { printf "%.1f", c / (s / 1000) }')
+		ntcpu=$(awk -v c="$ntcpu" -v s="$(( (t1 - t0) / 1000000 ))" 'BEGIN { printf "%.1f", c / (s / 1000) }')
 	fi
-	rm -f "$tmp/go"
 	echo "$(awk '{ print $1 }' "$tmp/out") $ntcpu"
 }
 
