@@ -16,6 +16,7 @@ struct profile_key {
 	int user_stack;
 	int kernel_stack;
 	char comm[NT_COMM_LEN];   /* the process's main thread name */
+	unsigned int pad;         /* 0: keeps the counter after it aligned */
 };
 
 /* The file identity of a node executable named with --binary: a process

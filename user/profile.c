@@ -127,9 +127,15 @@ static int on_event(void *arg, void *data, size_t len)
 
 /* ---- building the profile -------------------------------------------------- */
 
+/* The rows hold a u64 after each key: copied, not cast (see mapsnap.h). */
 static void count_sub(void *val, const void *prev)
 {
-	*(uint64_t *)val -= *(const uint64_t *)prev;
+	uint64_t v, p;
+
+	memcpy(&v, val, sizeof(v));
+	memcpy(&p, prev, sizeof(p));
+	v -= p;
+	memcpy(val, &v, sizeof(v));
 }
 
 static int add_rows(struct prof_ctx *c, const struct nt_snap *snap, struct nt_profile *p)
