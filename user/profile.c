@@ -41,6 +41,9 @@
 /* Samples kept for the timeline outputs: 2000 a second (1000 Hz on 2
  * CPUs) for over an hour; past it, samples are counted as not kept. */
 #define MAX_KEPT_SAMPLES (8u << 20)
+/* Maps re-read (~0.1 ms for a node process) at most this often, however
+ * many new stacks have a frame in no known mapping (garbage frames). */
+#define REREAD_MIN_NS 10000000ULL
 
 struct raw_sample {
 	uint64_t time_ns;
@@ -64,6 +67,7 @@ struct prof_ctx {
 	size_t nraw, capraw;
 	unsigned long long raw_dropped;   /* past MAX_KEPT_SAMPLES */
 	unsigned long long prev_taken;    /* samples_total at the last report */
+	uint64_t last_reread_ns;     /* maps re-read for a frame in none */
 };
 
 static bool wants_timeline(const struct prof_ctx *c)
@@ -94,8 +98,10 @@ static int on_event(void *arg, void *data, size_t len)
 			/* In no mapping: the snapshot is older than that code (or
 			 * than an exec); the symbolizer re-reads at most once a
 			 * second, and a short COMMAND is gone by then. */
-			if (fr.kind == NT_FRAME_UNKNOWN && !reread) {
+			if (fr.kind == NT_FRAME_UNKNOWN && !reread &&
+			    nt_now_ns() - c->last_reread_ns >= REREAD_MIN_NS) {
 				reread = true;
+				c->last_reread_ns = nt_now_ns();
 				nt_symbolizer_reread_maps(c->sym, (int)ns->pid);
 				nt_symbolize_user(c->sym, (int)ns->pid, ips[i], &fr);
 			}
@@ -246,18 +252,29 @@ static int total_cmp(const void *pa, const void *pb)
 	return strcmp(a->frame->label, b->frame->label);
 }
 
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Processes with samples in P (0 if out of memory: only a count shown). */
 static size_t count_procs(const struct nt_profile *p)
 {
-	size_t n = 0;
+	pid_t *v = malloc((p->nstacks ? p->nstacks : 1) * sizeof(*v));
+	size_t n = 0, k = 0;
 
-	for (size_t i = 0; i < p->nstacks; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = p->stacks[j].pid == p->stacks[i].pid && p->stacks[j].count;
-		n += !dup && p->stacks[i].count;
-	}
-	return n;
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < p->nstacks; i++)
+		if (p->stacks[i].count)
+			v[n++] = p->stacks[i].pid;
+	qsort(v, n, sizeof(*v), pid_cmp);
+	for (size_t i = 0; i < n; i++)
+		k += !i || v[i] != v[i - 1];
+	free(v);
+	return k;
 }
 
 static void text_report(const struct prof_ctx *c, const struct nt_profile *p, struct nt_pfunc *fns,
@@ -265,10 +282,11 @@ static void text_report(const struct prof_ctx *c, const struct nt_profile *p, st
 {
 	double t = p->total ? (double)p->total : 1;
 	size_t top = nfns < c->top ? nfns : (size_t)c->top;
+	size_t nproc = count_procs(p);
 
 	printf("CPU samples over %.1f s at %llu Hz: %llu samples in %zu process%s, %zu distinct stacks\n",
-	       secs, (unsigned long long)c->freq, (unsigned long long)p->total, count_procs(p),
-	       count_procs(p) == 1 ? "" : "es", p->nstacks);
+	       secs, (unsigned long long)c->freq, (unsigned long long)p->total, nproc,
+	       nproc == 1 ? "" : "es", p->nstacks);
 	if (!p->total)
 		return;
 	printf("\nHottest functions by self time (samples with the function innermost):\n");
