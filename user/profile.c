@@ -44,6 +44,9 @@
 /* Maps re-read (~0.1 ms for a node process) at most this often, however
  * many new stacks have a frame in no known mapping (garbage frames). */
 #define REREAD_MIN_NS 10000000ULL
+/* Naming new stacks as they come: at most 30 ms of every 100 ms. */
+#define EAGER_WINDOW_NS 100000000ULL
+#define EAGER_BUDGET_NS 30000000ULL
 
 struct raw_sample {
 	uint64_t time_ns;
@@ -68,6 +71,7 @@ struct prof_ctx {
 	unsigned long long raw_dropped;   /* past MAX_KEPT_SAMPLES */
 	unsigned long long prev_taken;    /* samples_total at the last report */
 	uint64_t last_reread_ns;     /* maps re-read for a frame in none */
+	uint64_t eager_window_ns, eager_spent_ns;   /* naming new stacks at once */
 };
 
 static bool wants_timeline(const struct prof_ctx *c)
@@ -88,9 +92,22 @@ static int on_event(void *arg, void *data, size_t len)
 		 * (-- COMMAND) no longer allows. The names are cached. */
 		const struct nt_new_stack_event *ns = data;
 		unsigned long long ips[NT_MAX_STACK_DEPTH];
-		int n = nt_stack_read(bpf_map__fd(c->skel->maps.stacks), ns->stack_id, ips);
+		uint64_t t0 = nt_now_ns();
 		bool reread = false;
+		int n;
 
+		/* Within a budget: on a host where many new processes keep
+		 * coming (default mode), naming every new stack at once could
+		 * take longer than the samples take to arrive, and the loader
+		 * would never get back to its clock (-d, reports). Past it,
+		 * stacks are named at the report, as for any process. */
+		if (t0 - c->eager_window_ns >= EAGER_WINDOW_NS) {
+			c->eager_window_ns = t0;
+			c->eager_spent_ns = 0;
+		}
+		if (c->eager_spent_ns >= EAGER_BUDGET_NS)
+			return 0;
+		n = nt_stack_read(bpf_map__fd(c->skel->maps.stacks), ns->stack_id, ips);
 		for (int i = 0; i < n; i++) {
 			struct nt_frame fr;
 
@@ -106,6 +123,7 @@ static int on_event(void *arg, void *data, size_t len)
 				nt_symbolize_user(c->sym, (int)ns->pid, ips[i], &fr);
 			}
 		}
+		c->eager_spent_ns += nt_now_ns() - t0;
 		return 0;
 	}
 	if (len < sizeof(*ev) || ev->type != PROFILE_EV_SAMPLE)
