@@ -147,6 +147,25 @@ static __always_inline __u64 nt_user_top_word(__u64 user_sp, bool kernel)
 	return word;
 }
 
+/* "node", "nodejs", "node22", "node-v22.1.0": as user/targets.c's
+ * nt_looks_like_node, for names shorter than 32 bytes (B holds 32). */
+static __always_inline bool nt_looks_like_node(const char *b)
+{
+	if (b[0] != 'n' || b[1] != 'o' || b[2] != 'd' || b[3] != 'e')
+		return false;
+	if (b[4] == 'j' && b[5] == 's' && b[6] == 0)
+		return true;
+	for (int i = 4; i < 32; i++) {
+		char ch = b[i];
+
+		if (!ch)
+			return true;
+		if (!((ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == 'v'))
+			return false;
+	}
+	return false;
+}
+
 /* log2 slot of V: 0 for 0, else floor(log2(v)) + 1, capped. */
 static __always_inline __u32 nt_log2_slot(__u64 v)
 {

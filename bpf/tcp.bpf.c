@@ -563,25 +563,6 @@ int BPF_PROG(tcp_rst_out, const struct sock *sk, const struct sk_buff *skb)
 	return 0;
 }
 
-/* "node", "nodejs", "node22", "node-v22.1.0": as user/targets.c's
- * nt_looks_like_node, for names shorter than 32 bytes. */
-static __always_inline bool looks_like_node(const char *b)
-{
-	if (b[0] != 'n' || b[1] != 'o' || b[2] != 'd' || b[3] != 'e')
-		return false;
-	if (b[4] == 'j' && b[5] == 's' && b[6] == 0)
-		return true;
-	for (int i = 4; i < 32; i++) {
-		char ch = b[i];
-
-		if (!ch)
-			return true;
-		if (!((ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == 'v'))
-			return false;
-	}
-	return false;
-}
-
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(tcp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -599,7 +580,7 @@ int BPF_PROG(tcp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 	node = bpf_map_lookup_elem(&node_files, &fk) != NULL;
 	if (!node) {
 		bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
-		node = looks_like_node(name);
+		node = nt_looks_like_node(name);
 	}
 	if (node) {
 		if (bpf_map_update_elem(&node_pids, &tgid, &one, BPF_ANY))

@@ -151,6 +151,12 @@ const char *nt_loss_name(int i)
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		      struct nt_symbolizer *sym)
 {
+	nt_report_losses_to(stdout, o, losses, sym);
+}
+
+void nt_report_losses_to(FILE *out, const struct nt_opts *o, const unsigned long long *losses,
+			 struct nt_symbolizer *sym)
+{
 	struct nt_symbolizer_stats st = { 0 };
 	bool any = false;
 
@@ -159,7 +165,7 @@ void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 	if (o->json) {
 		struct nt_json j;
 
-		nt_json_begin(&j, stdout, "losses");
+		nt_json_begin(&j, out, "losses");
 		for (int i = 0; i < NT_LOSS_MAX; i++)
 			nt_json_u64(&j, loss_names[i], losses[i]);
 		nt_json_u64(&j, "frames_unnamed", st.unnamed);
@@ -168,17 +174,17 @@ void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		nt_json_end(&j);
 		return;
 	}
-	printf("lost since start:");
+	fprintf(out, "lost since start:");
 	for (int i = 0; i < NT_LOSS_MAX; i++) {
 		if (!losses[i])
 			continue;
-		printf("%s %llu %s", any ? "," : "", (unsigned long long)losses[i], loss_names[i]);
+		fprintf(out, "%s %llu %s", any ? "," : "", (unsigned long long)losses[i], loss_names[i]);
 		any = true;
 	}
 	if (st.unnamed || st.unknown) {
-		printf("%s %llu frames unnamed, %llu unknown", any ? "," : "",
+		fprintf(out, "%s %llu frames unnamed, %llu unknown", any ? "," : "",
 		       (unsigned long long)st.unnamed, (unsigned long long)st.unknown);
 		any = true;
 	}
-	printf("%s\n", any ? "" : " nothing");
+	fprintf(out, "%s\n", any ? "" : " nothing");
 }

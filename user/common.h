@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <bpf/libbpf.h>
 #include "options.h"
 #include "session.h"
@@ -50,5 +51,8 @@ const char *nt_loss_name(int i);
  * "lost: none" or what was lost, on stderr; a "losses" record with --json. */
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		      struct nt_symbolizer *sym);
+/* The same on OUT (profile --folded keeps stdout for the stacks). */
+void nt_report_losses_to(FILE *out, const struct nt_opts *o, const unsigned long long *losses,
+			 struct nt_symbolizer *sym);
 
 #endif

@@ -121,6 +121,12 @@ static bool set_name(struct nt_perfmap *pm, struct nt_perfmap_sym *e,
 		e->optimized = *name == '*' || *name == '+';
 		name++;
 		len--;
+		/* v24 (V8 13) marks code compiled on stack replacement with a
+		 * quote after the tier: "JS:*'hot file:1:2". The same function. */
+		if (len && *name == '\'') {
+			name++;
+			len--;
+		}
 	}
 	/* V8 writes "JS:~ file:1:2" for a function without a name. */
 	if (e->js && (!len || *name == ' '))

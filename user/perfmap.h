@@ -20,8 +20,8 @@
 struct nt_perfmap_sym {
 	uint64_t start, end;  /* [start, end) as the line gave it */
 	/* "fn file:line:col" for JS code ("(anonymous) file:..." when V8 gives
-	 * no name), V8's "JS:"/"LazyCompile:"/"Function:" tag and tier marker
-	 * removed; other kinds keep their tag: "Builtin:ArrayMap", "Stub:..". */
+	 * no name), V8's "JS:"/"LazyCompile:"/"Function:" tag, tier marker and
+	 * OSR mark (v24's "'") removed; other kinds keep their tag: "Builtin:ArrayMap", "Stub:..". */
 	const char *name;
 	bool js;              /* had a JS function tag */
 	bool optimized;       /* marker '*' (TurboFan) or '+' (Maglev), not

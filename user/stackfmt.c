@@ -29,8 +29,7 @@ bool nt_frame_is_app(const struct nt_frame *f)
 	return file && !strstr(file, "/node_modules/");
 }
 
-/* The frames of STACK_ID; returns their number, 0 when the stack is gone. */
-static int read_stack(int fd, int stack_id, __u64 *ips)
+int nt_stack_read(int fd, int stack_id, unsigned long long *ips)
 {
 	int n = 0;
 
@@ -45,7 +44,7 @@ void nt_stack_print(FILE *f, struct nt_symbolizer *sym, int stacks_fd, pid_t pid
 		    int stack_id, const char *indent)
 {
 	__u64 ips[NT_MAX_STACK_DEPTH];
-	int n = read_stack(stacks_fd, stack_id, ips);
+	int n = nt_stack_read(stacks_fd, stack_id, ips);
 
 	if (!n) {
 		fprintf(f, "%s[stack not recorded]\n", indent);
@@ -78,7 +77,7 @@ void nt_stack_json(struct nt_json *j, struct nt_symbolizer *sym, int stacks_fd,
 		   pid_t pid, int stack_id)
 {
 	__u64 ips[NT_MAX_STACK_DEPTH];
-	int n = read_stack(stacks_fd, stack_id, ips);
+	int n = nt_stack_read(stacks_fd, stack_id, ips);
 
 	nt_json_arr(j, "frames");
 	for (int i = 0; i < n; i++) {

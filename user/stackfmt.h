@@ -17,6 +17,9 @@ void nt_stack_print(FILE *f, struct nt_symbolizer *sym, int stacks_fd, pid_t pid
 /* JSON: "frames":[{"addr":..,"kind":..,"name":..,"module":..}...] */
 void nt_stack_json(struct nt_json *j, struct nt_symbolizer *sym, int stacks_fd,
 		   pid_t pid, int stack_id);
+/* The frames of STACK_ID in stack map FD into IPS (NT_MAX_STACK_DEPTH of
+ * them), innermost first; returns their number, 0 when the stack is gone. */
+int nt_stack_read(int fd, int stack_id, unsigned long long *ips);
 const char *nt_frame_kind_name(enum nt_frame_kind k);
 /* The application's own code: a JavaScript frame in a file that is neither
  * node's (node:...) nor a dependency's (.../node_modules/...). */

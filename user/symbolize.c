@@ -346,12 +346,19 @@ static int read_identity(int pid, struct identity *id)
 	return 0;
 }
 
+/* A process whose memory is being torn down (exiting, a zombie) shows no
+ * exe and no stack: its maps, read now, would be partial or empty. */
+static bool exiting(const struct identity *id)
+{
+	return !id->exe_ino || !id->startstack;
+}
+
 static bool same_identity(const struct identity *a, const struct identity *b)
 {
 	/* An exiting process has no exe and no stack any more: its start time
 	 * alone still tells it from a new process with the same pid, and its
 	 * earlier snapshot is what names its frames. */
-	if (!b->exe_ino)
+	if (exiting(b))
 		return a->starttime == b->starttime;
 	return a->exe_dev == b->exe_dev && a->exe_ino == b->exe_ino &&
 	       a->starttime == b->starttime && a->startstack == b->startstack;
@@ -385,6 +392,67 @@ static void read_status(struct proc *p)
 	fclose(f);
 }
 
+/* Does any mapping of M overlap [start, end)? */
+static bool overlaps(const struct nt_maps *m, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {   /* the first mapping that ends after start */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->v[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->v[lo].start < end;
+}
+
+/* Add to the fresh maps CUR the mappings of OLD that are no file (anonymous,
+ * "[anon:name]") and that nothing in
+ * CUR covers: JIT code that the process has unmapped since (V8 frees its
+ * code space at exit, while samples taken in it wait to be named). Names are
+ * for addresses sampled before, so a mapping that went away still names
+ * them. Returns 0 or -ENOMEM. */
+static bool kept(const struct nt_maps *cur, const struct nt_map *m)
+{
+	return !nt_map_is_file(m) && !overlaps(cur, m->start, m->end);
+}
+
+static int keep_old_anon(struct nt_symbolizer *s, struct nt_maps *cur, const struct nt_maps *old)
+{
+	size_t add = 0, i = 0, j = 0, k = 0;
+	struct nt_map *v;
+
+	for (size_t o = 0; o < old->n; o++)
+		add += kept(cur, &old->v[o]);
+	if (!add)
+		return 0;
+	v = malloc((cur->n + add) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	/* Merge by start; both are sorted and the added ones overlap nothing. */
+	while (i < cur->n || j < old->n) {
+		if (j < old->n && !kept(cur, &old->v[j])) {
+			j++;
+			continue;
+		}
+		if (j >= old->n || (i < cur->n && cur->v[i].start < old->v[j].start)) {
+			v[k++] = cur->v[i++];
+		} else {
+			v[k] = old->v[j++];
+			/* Its name ("[anon:...]") lived in OLD's storage. */
+			if (v[k].path)
+				v[k].path = intern(&s->strs, v[k].path);
+			k++;
+		}
+	}
+	free(cur->v);
+	cur->v = v;
+	cur->n = k;
+	return 0;
+}
+
 static int read_maps(struct nt_symbolizer *s, struct proc *p)
 {
 	struct nt_maps maps;
@@ -403,6 +471,10 @@ static int read_maps(struct nt_symbolizer *s, struct proc *p)
 		 * was alive, which still names its frames. */
 		nt_maps_free(&maps);
 		return -ESRCH;
+	}
+	if (p->have_maps && keep_old_anon(s, &maps, &p->maps)) {
+		nt_maps_free(&maps);
+		return -ENOMEM;
 	}
 	map_elf = calloc(maps.n ? maps.n : 1, sizeof(*map_elf));
 	if (!map_elf) {
@@ -494,13 +566,33 @@ static bool maybe_reread_maps(struct nt_symbolizer *s, struct proc *p)
 	if (!p->have_ident || now - p->maps_ns < RETRY_NS)
 		return false;
 	p->maps_ns = now;
-	if (read_identity(p->pid, &id))
+	if (read_identity(p->pid, &id) || exiting(&id))
 		return false;
 	if (!same_identity(&p->ident, &id)) {
 		proc_reset(p);
 		return snapshot(s, p, &id) == 0;
 	}
 	return read_maps(s, p) == 0;
+}
+
+int nt_symbolizer_reread_maps(struct nt_symbolizer *s, int pid)
+{
+	struct proc *p = proc_get(s, pid, false);
+	struct identity id;
+	int r;
+
+	if (!p || !p->have_ident)
+		return nt_symbolizer_note_pid(s, pid);
+	if ((r = read_identity(pid, &id)))
+		return r;
+	if (exiting(&id))
+		return -ESRCH;   /* its maps are going: keep the snapshot */
+	p->maps_ns = now_ns();
+	if (!same_identity(&p->ident, &id)) {
+		proc_reset(p);
+		return snapshot(s, p, &id);
+	}
+	return read_maps(s, p);
 }
 
 /* ---- ELF files ---- */
@@ -730,6 +822,43 @@ static bool name_from_elf(struct nt_symbolizer *s, const struct elf_entry *e,
 
 /* Open P's perf map if there is none yet (a missing file is retried at most
  * once a second; a refused one not at all) and read what is new. */
+/* Is the perf map at PATH older than process P? Then an earlier process
+ * with the same pid left it (V8 never removes them, and a node without
+ * --perf-basic-prof writes none): its names belong to other code. The
+ * process's start, in wall-clock seconds: now - (uptime - starttime). */
+static bool perfmap_stale(const struct proc *p, const char *path)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	double uptime, started;
+	struct timespec now;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (!p->have_ident || hz <= 0)
+		return false;
+	fd = nt_open_in_root(p->root_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;   /* nt_perfmap_open says why */
+	if (fstat(fd, &st)) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	f = fopen("/proc/uptime", "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%lf", &uptime) != 1) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	clock_gettime(CLOCK_REALTIME, &now);
+	started = (double)now.tv_sec - (uptime - (double)p->ident.starttime / (double)hz);
+	/* A second of slack for the clocks' rounding. */
+	return (double)st.st_mtime + 1.0 < started;
+}
+
 static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
 {
 	char path[64], err[512];
@@ -744,6 +873,8 @@ static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
 		return;
 	p->pm_next_try_ns = now + RETRY_NS;
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", p->nspid);
+	if (perfmap_stale(p, path))
+		return;   /* as if absent: tried again later, in case V8 rewrites it */
 	r = nt_perfmap_open(p->root_fd, path, p->uid, &p->pm, err, sizeof(err));
 	if (r == -ENOENT)
 		return;   /* node runs without --perf-basic-prof */
@@ -850,7 +981,11 @@ static void name_in_anon(struct nt_symbolizer *s, struct proc *p, size_t i,
 	if (m->path)
 		module = intern(&s->strs, m->path);
 	else
-		module = (m->perms & NT_MAP_X) ? "[jit]" : "[anon]";
+		/* A return address or sampled ip is code that ran: in an
+		 * anonymous mapping, JIT code, even when the snapshot found the
+		 * mapping writable (V8 flips code pages between RW and RX while
+		 * it compiles, unless its write protection is off). */
+		module = "[jit]";
 	if (module)
 		set_unnamed(s, module, module, off, out);
 }

@@ -43,6 +43,11 @@ void nt_symbolizer_free(struct nt_symbolizer *s);
  * re-reads only if the process exec'ed. Returns 0 or -errno. */
 int nt_symbolizer_note_pid(struct nt_symbolizer *s, int pid);
 
+/* Read PID's maps again now, whatever the age of the snapshot (a caller
+ * that found a frame in no mapping while the process is alive, and will
+ * name it again after it exited). Returns 0 or -errno. */
+int nt_symbolizer_reread_maps(struct nt_symbolizer *s, int pid);
+
 /* Name user address ADDR of PID. Uses the snapshot from note_pid, taking one
  * first if there is none. The perf map is re-read when it has grown. Never
  * fails: an unnamed frame is UNNAMED or UNKNOWN. */

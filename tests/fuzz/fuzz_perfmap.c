@@ -125,6 +125,10 @@ static void ref_line(struct ref *r, const char *p, const char *end)
 		e.optimized = *name == '*' || *name == '+';
 		name++;
 		len--;
+		if (len && *name == '\'') {   /* v24's OSR mark */
+			name++;
+			len--;
+		}
 	}
 	e.anon = e.js && (!len || *name == ' ');
 	e.name = name;

@@ -83,6 +83,7 @@ TEST(perfmap_v22_style)
 		  "7f30337c5b80 1d4 JS:*hot /srv/app.js:1:13\n"
 		  "7f30337c5900 118 JS:^warm /srv/app.js:5:1\n"
 		  "7f30337c6000 40 JS:+maglev /srv/app.js:9:1\n"
+		  "7f30337c7000 40 JS:*'osr /srv/app.js:12:1\n"
 		  "258a1e5cb10e 183 JS:~ node:internal/main/eval_string:1:1\n"
 		  "3ff43d5c8c7e 45 Script:~ [eval]:1:1\n"
 		  "1900000 20 BytecodeHandler:Ldar\n"
@@ -102,6 +103,9 @@ TEST(perfmap_v22_style)
 	CHECK_EQ_STR(s ? s->name : NULL, "warm /srv/app.js:5:1");
 	s = nt_perfmap_find(pm, 0x7f30337c6000);
 	CHECK(s && s->optimized);              /* Maglev is */
+	s = nt_perfmap_find(pm, 0x7f30337c7000);   /* v24's OSR mark goes too */
+	CHECK(s && s->js && s->optimized);
+	CHECK_EQ_STR(s ? s->name : NULL, "osr /srv/app.js:12:1");
 	CHECK_EQ_STR(name_at(pm, 0x258a1e5cb10e),
 		     "(anonymous) node:internal/main/eval_string:1:1");
 	/* Other tags stay in the name. */

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Bad input to `nodetap profile` gets one clear line naming what is wrong and
+# exit 2; not root is refused (exit 1); --help teaches; a nodetap profile
+# killed with SIGKILL leaves none of its programs or links loaded (its own
+# ids, from its fdinfo).
+. "$(dirname "$0")/../lib/common.sh"
+
+NT=$REPO/nodetap
+expect() { # STATUS PATTERN ARGS...: exit STATUS, stderr one line matching PATTERN
+	local want=$1 pattern=$2 rc=0
+	shift 2
+	"$NT" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
+	assert_eq "$want" "$rc" "exit status of nodetap $*"
+	assert_match "$pattern" "$(cat "$TEST_TMP/err")" "message of nodetap $*"
+	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines on stderr from nodetap $*"
+}
+
+expect 2 "--frequency '0': not a sampling rate in Hz \(1 to 1000\)" profile -F 0
+expect 2 "--frequency '1001': not a sampling rate in Hz" profile --frequency 1001
+expect 2 "--frequency 'abc': not a sampling rate in Hz" profile -F abc
+expect 2 "--frequency '-5': not a sampling rate in Hz" profile -F -5
+expect 2 "--top '0': not a number of functions" profile --top 0
+expect 2 "--folded and --json exclude each other" profile --folded --json
+expect 2 "--svg needs a file name" profile --svg ''
+expect 2 "unknown option '--frobnicate'" profile --frobnicate
+expect 2 "--stacks is not an option of this subcommand" profile --stacks
+expect 2 "-p and '-- COMMAND' exclude each other" profile -p 1 -- true
+expect 1 "pid 4194000: no such process" profile -p 4194000
+
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups "$NT" profile -d 1 >/dev/null 2>"$TEST_TMP/err" || rc=$?
+assert_eq 1 "$rc" "exit status when not root"
+assert_match "must run as root" "$(cat "$TEST_TMP/err")" "message when not root"
+
+"$NT" profile --help >"$TEST_TMP/help" || fail "nodetap profile --help failed"
+assert_contains "Examples:" "$(cat "$TEST_TMP/help")" "profile --help"
+assert_contains "Reading the report" "$(cat "$TEST_TMP/help")" "profile --help"
+assert_contains "--cpuprofile FILE" "$(cat "$TEST_TMP/help")" "profile --help"
+assert_match "profile +CPU profile" "$("$NT" --help)" "nodetap --help lists profile"
+
+# SIGKILL: nothing stays loaded. This nodetap's own programs and links.
+"$NT" profile -F 99 >/dev/null 2>&1 &
+nt=$!
+on_exit kill_wait $nt KILL
+ids_of() { cat /proc/$nt/fdinfo/* 2>/dev/null | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un; }
+# One perf-event link per CPU.
+attached() { [ "$(ids_of link | wc -l)" -ge "$(nproc)" ]; }
+wait_for 10 "nodetap profile attached (a link per CPU in its fdinfo)" attached
+progs=$(ids_of prog) links=$(ids_of link)
+kill -KILL $nt
+wait $nt 2>/dev/null || true
+gone() {
+	! bpftool -j prog show | jq -r '.[].id' | grep -qxF "$progs" &&
+		! bpftool -j link show | jq -r '.[].id' | grep -qxF "$links"
+}
+wait_for 10 "its programs and links gone after SIGKILL" gone
