@@ -15,12 +15,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "common.h"
@@ -30,6 +28,7 @@
 #include "leafcaller.h"
 #include "loop.h"
 #include "loop.skel.h"
+#include "sampler.h"
 #include "session.h"
 #include "stackfmt.h"
 #include "subcommands.h"
@@ -147,8 +146,7 @@ struct loop_ctx {
 	struct nt_symbolizer *sym;
 	struct nt_session session;
 	struct nt_uv_cache *cache;
-	struct bpf_link **links;     /* one per CPU */
-	int nlinks;
+	struct nt_samplers samplers; /* one per CPU */
 	struct lproc **procs;
 	int nprocs;
 	struct lloop **loops;
@@ -1455,51 +1453,6 @@ static int report(void *arg, bool final)
 	return 0;
 }
 
-/* ---- sampling --------------------------------------------------------------- */
-
-static int open_samplers(struct loop_ctx *c)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	int err = 0;
-
-	if (ncpu <= 0) {
-		fprintf(stderr, "nodetap loop: cannot count the CPUs: %s\n", strerror(-ncpu));
-		return NT_EXIT_RUNTIME;
-	}
-	c->links = calloc((size_t)ncpu, sizeof(*c->links));
-	if (!c->links)
-		return NT_EXIT_RUNTIME;
-	for (int cpu = 0; cpu < ncpu; cpu++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.size = sizeof(attr),
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.sample_period = c->period_ns,
-			.exclude_idle = 1,
-		};
-		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno != ENODEV) /* ENODEV: an offline CPU */
-				err = errno;
-			continue;
-		}
-		c->links[c->nlinks] = bpf_program__attach_perf_event(c->skel->progs.loop_sample, fd);
-		if (!c->links[c->nlinks]) {
-			err = errno;
-			close(fd);
-			continue;
-		}
-		c->nlinks++;
-	}
-	if (!c->nlinks) {
-		fprintf(stderr, "nodetap loop: cannot sample the CPUs: perf_event_open(cpu-clock) or "
-			"attaching to it: %s\n", strerror(err ? err : ENODEV));
-		return NT_EXIT_RUNTIME;
-	}
-	return 0;
-}
-
 /* ---- the command ------------------------------------------------------------- */
 
 enum { OPT_THRESHOLD = 4000, OPT_FREQ };
@@ -1635,7 +1588,7 @@ int cmd_loop(int argc, char **argv)
 	if ((rc = nt_setup_filter(&c.session, &c.o, c.skel->maps.traced_pids,
 				  c.skel->progs.nt_fork, &fork_link)))
 		goto out;
-	if ((rc = open_samplers(&c)))
+	if ((rc = nt_samplers_open("loop", c.skel->progs.loop_sample, c.period_ns, &c.samplers)))
 		goto out;
 	if (c.o.json) {
 		/* Sampling has started: what follows is seen. */
@@ -1645,7 +1598,7 @@ int cmd_loop(int argc, char **argv)
 		nt_json_u64(&j, "time_ns", nt_now_ns());
 		nt_json_u64(&j, "frequency_hz", c.freq);
 		nt_json_u64(&j, "period_ns", c.period_ns);
-		nt_json_u64(&j, "cpus", (uint64_t)c.nlinks);
+		nt_json_u64(&j, "cpus", (uint64_t)c.samplers.n);
 		nt_json_u64(&j, "threshold_ms", c.threshold_ms);
 		nt_json_end(&j);
 	}
@@ -1678,9 +1631,7 @@ int cmd_loop(int argc, char **argv)
 	rc = nt_session_run(&c.session, report, &c);
 out:
 	nt_session_cleanup(&c.session);
-	for (int i = 0; i < c.nlinks; i++)
-		bpf_link__destroy(c.links[i]);
-	free(c.links);
+	nt_samplers_close(&c.samplers);
 	ring_buffer__free(c.session.rb);
 	bpf_link__destroy(exec_link);
 	bpf_link__destroy(fork_link);

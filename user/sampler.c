@@ -1,4 +1,4 @@
-/* sampler: see sampler.h. The same way as loop's sampler (user/loop.c). */
+/* sampler: see sampler.h. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
