@@ -2,19 +2,9 @@
 # Bad input gets one clear line naming what is wrong, and the right exit
 # status: 2 for usage errors, 1 for runtime failures. Nothing is left loaded.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TESTS_LIB/cli.sh"
 
 NT=$REPO/nodetap
-# expect STATUS PATTERN ARGS...: nodetap ARGS exits STATUS, and its stderr is
-# one line matching PATTERN.
-expect() {
-	local want=$1 pattern=$2 rc=0
-	shift 2
-	"$NT" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
-	assert_eq "$want" "$rc" "exit status of nodetap $*"
-	assert_match "$pattern" "$(cat "$TEST_TMP/err")" "message of nodetap $*"
-	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines on stderr from nodetap $*"
-}
-
 expect 2 "-p 'abc': not a process id" dns -p abc
 expect 2 "-p '0': not a process id" dns -p 0
 expect 2 "-p '12x': not a process id" dns -p 1,12x

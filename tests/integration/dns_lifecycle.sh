@@ -3,6 +3,7 @@
 # `-- COMMAND` exits with COMMAND's status; SIGKILL leaves no BPF program,
 # link or uprobe behind (they die with nodetap's file descriptors).
 . "$(dirname "$0")/../lib/common.sh"
+. "$TESTS_LIB/cli.sh"
 
 NT=$REPO/nodetap
 
@@ -41,18 +42,13 @@ assert_eq 7 "$rc" "exit status of nodetap -- node -e 'process.exit(7)'"
 "$NT" dns -p $target >/dev/null 2>&1 &
 nt=$!
 on_exit kill_wait $nt KILL
-ids_of() { cat /proc/$nt/fdinfo/* 2>/dev/null | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un; }
 # Three uprobes (start, completion, return): three links.
-attached() { [ "$(ids_of link | wc -l)" -ge 3 ]; }
+attached() { [ "$(own_bpf_ids $nt link | wc -l)" -ge 3 ]; }
 wait_for 10 "nodetap dns attached (3 links in its fdinfo)" attached
-progs=$(ids_of prog) links=$(ids_of link)
+progs=$(own_bpf_ids $nt prog) links=$(own_bpf_ids $nt link)
 kill -KILL $nt
 wait $nt 2>/dev/null || true
-gone() {
-	! bpftool -j prog show | jq -r '.[].id' | grep -qxF "$progs" &&
-		! bpftool -j link show | jq -r '.[].id' | grep -qxF "$links"
-}
-wait_for 10 "its programs and links gone after SIGKILL" gone
+wait_for 10 "its programs and links gone after SIGKILL" bpf_ids_gone "$progs" "$links"
 
 # -- COMMAND traces COMMAND's children (here a shell's two node children: 2
 # and 3 lookups) and nothing else: the node started above keeps looking up

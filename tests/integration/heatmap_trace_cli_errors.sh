@@ -3,16 +3,9 @@
 # naming what is wrong and exit status 2; a heat map or trace that cannot be
 # written is a runtime failure (1) that names the file; --help teaches.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TESTS_LIB/cli.sh"
 
 NT=$REPO/nodetap
-expect() {
-	local want=$1 pattern=$2 rc=0
-	shift 2
-	"$NT" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
-	assert_eq "$want" "$rc" "exit status of nodetap $*"
-	assert_match "$pattern" "$(cat "$TEST_TMP/err")" "message of nodetap $*"
-	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines on stderr from nodetap $*"
-}
 
 for cmd in dns connect; do
 	expect 2 "--heatmap-column needs --heatmap FILE.svg\|- or --html FILE" $cmd --heatmap-column 2

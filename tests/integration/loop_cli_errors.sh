@@ -3,16 +3,9 @@
 # the right exit status (2 usage, 1 runtime); --help teaches; nothing stays
 # loaded after a failure (no program, no perf event).
 . "$(dirname "$0")/../lib/common.sh"
+. "$TESTS_LIB/cli.sh"
 
 NT=$REPO/nodetap
-expect() { # STATUS PATTERN ARGS...: exit STATUS, stderr one line matching PATTERN
-	local want=$1 pattern=$2 rc=0
-	shift 2
-	"$NT" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
-	assert_eq "$want" "$rc" "exit status of nodetap $*"
-	assert_match "$pattern" "$(cat "$TEST_TMP/err")" "message of nodetap $*"
-	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines on stderr from nodetap $*"
-}
 
 expect 2 "--threshold '0': not a number of milliseconds \(1 to 3600000\)" loop --threshold 0
 expect 2 "--threshold 'abc': not a number of milliseconds" loop -t abc

@@ -4,16 +4,9 @@
 # killed with SIGKILL leaves none of its programs or links loaded (its own
 # ids, from its fdinfo).
 . "$(dirname "$0")/../lib/common.sh"
+. "$TESTS_LIB/cli.sh"
 
 NT=$REPO/nodetap
-expect() { # STATUS PATTERN ARGS...: exit STATUS, stderr one line matching PATTERN
-	local want=$1 pattern=$2 rc=0
-	shift 2
-	"$NT" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
-	assert_eq "$want" "$rc" "exit status of nodetap $*"
-	assert_match "$pattern" "$(cat "$TEST_TMP/err")" "message of nodetap $*"
-	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines on stderr from nodetap $*"
-}
 
 expect 2 "--frequency '0': not a sampling rate in Hz \(1 to 1000\)" profile -F 0
 expect 2 "--frequency '1001': not a sampling rate in Hz" profile --frequency 1001
@@ -42,15 +35,10 @@ assert_match "profile +CPU profile" "$("$NT" --help)" "nodetap --help lists prof
 "$NT" profile -F 99 >/dev/null 2>&1 &
 nt=$!
 on_exit kill_wait $nt KILL
-ids_of() { cat /proc/$nt/fdinfo/* 2>/dev/null | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un; }
 # One perf-event link per CPU.
-attached() { [ "$(ids_of link | wc -l)" -ge "$(nproc)" ]; }
+attached() { [ "$(own_bpf_ids $nt link | wc -l)" -ge "$(nproc)" ]; }
 wait_for 10 "nodetap profile attached (a link per CPU in its fdinfo)" attached
-progs=$(ids_of prog) links=$(ids_of link)
+progs=$(own_bpf_ids $nt prog) links=$(own_bpf_ids $nt link)
 kill -KILL $nt
 wait $nt 2>/dev/null || true
-gone() {
-	! bpftool -j prog show | jq -r '.[].id' | grep -qxF "$progs" &&
-		! bpftool -j link show | jq -r '.[].id' | grep -qxF "$links"
-}
-wait_for 10 "its programs and links gone after SIGKILL" gone
+wait_for 10 "its programs and links gone after SIGKILL" bpf_ids_gone "$progs" "$links"

@@ -4,19 +4,9 @@
 # COMMAND that cannot run. -p works for any process (tcp needs no node
 # binary). A run killed with SIGKILL leaves nothing loaded.
 . "$(dirname "$0")/../lib/common.sh"
+. "$TESTS_LIB/cli.sh"
 
 NT=$REPO/nodetap
-# expect STATUS PATTERN ARGS...: nodetap ARGS exits STATUS, and its stderr is
-# one line matching PATTERN.
-expect() {
-	local want=$1 pattern=$2 rc=0
-	shift 2
-	"$NT" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || rc=$?
-	assert_eq "$want" "$rc" "exit status of nodetap $*"
-	assert_match "$pattern" "$(cat "$TEST_TMP/err")" "message of nodetap $*"
-	assert_eq 1 "$(wc -l <"$TEST_TMP/err")" "lines on stderr from nodetap $*"
-}
-
 expect 2 "--all and -p exclude each other" tcp --all -p 1
 expect 2 "--all and '-- COMMAND' exclude each other" tcp --all -- true
 expect 2 "--events and --no-events exclude each other" tcp --events --no-events
@@ -71,17 +61,10 @@ assert_match "tcp +the life of each TCP connection" "$(cat "$TEST_TMP/help")" "t
 "$NT" tcp >/dev/null 2>&1 &
 nt=$!
 on_exit kill_wait $nt KILL
-ids_of() { # prog|link
-	cat /proc/$nt/fdinfo/* 2>/dev/null | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un
-}
 # Default mode: 7 raw tracepoints attached (the 5 TCP ones, exec, fork).
-attached() { [ "$(ids_of link | wc -l)" -ge 7 ]; }
+attached() { [ "$(own_bpf_ids $nt link | wc -l)" -ge 7 ]; }
 wait_for 10 "nodetap tcp attached (7 links in its fdinfo)" attached
-progs=$(ids_of prog) links=$(ids_of link)
+progs=$(own_bpf_ids $nt prog) links=$(own_bpf_ids $nt link)
 kill -KILL $nt
 wait $nt 2>/dev/null || true
-gone() {
-	! bpftool -j prog show | jq -r '.[].id' | grep -qxF "$progs" &&
-		! bpftool -j link show | jq -r '.[].id' | grep -qxF "$links"
-}
-wait_for 10 "its programs and links gone after SIGKILL" gone
+wait_for 10 "its programs and links gone after SIGKILL" bpf_ids_gone "$progs" "$links"

@@ -194,35 +194,6 @@ wait_for() {
 	done
 }
 
-# orphan_progs NAME...: ids of loaded BPF programs with one of these names
-# that no live process holds (a process holds a program through a prog, link
-# or perf-link fd, whose fdinfo names it). Other tools and other nodetaps may
-# run on this machine: what they hold is theirs, alive; what nobody holds is
-# pinned or leaked.
-orphan_progs() {
-	local held names
-	# Processes come and go while cat reads: a vanished file is no error.
-	held=$({ cat /proc/[0-9]*/fdinfo/* 2>/dev/null || true; } | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un)
-	names=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
-	bpftool -j prog show | jq -r --argjson n "$names" '.[] | select(.name as $x | $n | index($x)) | .id' |
-		sort -un | comm -23 - <(echo "$held")
-}
-
-# assert_no_orphan_progs WHAT NAME...: no program of these names is left
-# that no process holds, allowing 10 s for the kernel to free those of
-# processes that just exited (it frees them after an RCU grace period).
-assert_no_orphan_progs() {
-	local what=$1
-	shift
-	local deadline=$(($(date +%s%N) + 10000000000)) left
-	while :; do
-		left=$(orphan_progs "$@" | tr '\n' ' ')
-		[ -n "$left" ] || return 0
-		[ "$(date +%s%N)" -lt $deadline ] || fail "$what: programs loaded that no process holds: $left"
-		sleep 0.1
-	done
-}
-
 # now_ms: CLOCK_REALTIME milliseconds, for durations within a test.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
