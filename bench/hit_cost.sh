@@ -49,19 +49,7 @@ $CLANG -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -no-pie -rdynami
 	-Wall -Wextra -Werror -Iinclude -o "$HL" bench/hitloop.c
 
 BT_COUNT='uprobe:'$HL':uv_getaddrinfo { @ = count(); } BEGIN { printf("ready\n"); }'
-# bpftrace's version of nodetap dns: in-flight state keyed by (pid, request),
-# the hostname copied at entry, a count, a latency histogram and errors per
-# hostname at completion; the return probe counts refusals.
-BT_DNS='
-uprobe:'$HL':uv_getaddrinfo { @start[pid, arg1] = nsecs; @host[pid, arg1] = str(arg3); }
-uretprobe:'$HL':uv_getaddrinfo /retval != 0/ { @refused[comm] = count(); }
-uprobe:'$HL':uv__getaddrinfo_done /@start[pid, arg0 - 72]/ {
-	$req = arg0 - 72;
-	@count[pid, @host[pid, $req]] = count();
-	@lat_us[pid, @host[pid, $req]] = hist((nsecs - @start[pid, $req]) / 1000);
-	delete(@start[pid, $req]); delete(@host[pid, $req]);
-}
-BEGIN { printf("ready\n"); }'
+BT_DNS=$(bt_dns_script "$HL")
 
 declare -A HITS=([untraced]=0 [control]=0 [bt_count]=1 [bare]=1 [bare_dns]=3 [nodetap]=3
 	[nodetap_stacks]=3 [bt_dns]=3)

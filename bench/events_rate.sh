@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/events_rate.sh: per-event mode's limit. How many lookups a second
+# `nodetap dns --events` reports one by one without dropping any, and whether
+# what it reports past that rate adds up: events printed + drops reported
+# must equal the lookups the workload made, its own count (ground truth).
+#
+#   bench/events_rate.sh [SECONDS] [START_RATE] [PROCS]
+#                                default 3 s per step, 1000 a second, 2 processes
+#
+# PROCS node processes (bench/workload.js paced, spread over the CPUs) make
+# RATE lookups a second between them, each started by a signal once nodetap
+# dns --events --json -p PID,... has its probes placed; nodetap writes to a
+# file and is not pinned (it shares the machine with the workload, as on a
+# busy host). RATE doubles from START_RATE until nodetap reports drops or the
+# workload cannot make the rate asked (90% of it); then one more run at twice
+# the highest rate without drops. Every run is checked against the ground
+# truth, drops or not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+SECS=${1:-3}
+RATE=${2:-1000}
+PROCS=${3:-2}
+MAX_RATE=128000
+NODE=${NODE:-node}
+NODE=$(command -v "$NODE")
+bench_init events
+make -s nodetap >/dev/null
+ncpu=$(nproc)
+
+# step RATE: one run; appends "asked made events drops" to $SCRATCH/steps.
+step() {
+	local rate=$1 i pids=() nt made=0 events drops
+	for ((i = 0; i < PROCS; i++)); do
+		start_workload $((i % ncpu)) "$SCRATCH/wl$i" paced "$SECS" \
+			"$(awk -v r="$rate" -v p="$PROCS" 'BEGIN { print r / p }')"
+		pids+=("$WL_PID")
+	done
+	./nodetap dns --events --json -p "$(IFS=,; echo "${pids[*]}")" >"$SCRATCH/nt.json" 2>"$SCRATCH/nt.err" &
+	nt=$!
+	bench_track "$nt"
+	for _ in $(seq 1500); do
+		[ "$(grep -c '"type":"probe".*"placed":true' "$SCRATCH/nt.json" 2>/dev/null)" -ge $((3 * PROCS)) ] && break
+		kill -0 "$nt" 2>/dev/null || break
+		sleep 0.02
+	done
+	[ "$(grep -c '"type":"probe".*"placed":true' "$SCRATCH/nt.json" 2>/dev/null)" -ge $((3 * PROCS)) ] ||
+		{ echo "events_rate.sh: nodetap did not attach: $(cat "$SCRATCH/nt.err" "$SCRATCH/nt.json")" >&2; exit 1; }
+	kill -USR2 "${pids[@]}"
+	wait "${pids[@]}"
+	kill -INT "$nt"
+	wait "$nt" || { echo "events_rate.sh: nodetap failed: $(cat "$SCRATCH/nt.err")" >&2; exit 1; }
+	for ((i = 0; i < PROCS; i++)); do
+		made=$((made + $(workload_field "$SCRATCH/wl$i" lookups)))
+	done
+	events=$(grep -c '"type":"dns_lookup"' "$SCRATCH/nt.json" || true)
+	drops=$(jq -r 'select(.type == "losses") | .ring_buffer_drops' "$SCRATCH/nt.json" | tail -1)
+	echo "$rate $made $events ${drops:-?}" >>"$SCRATCH/steps"
+}
+
+best=0
+rate=$RATE
+while :; do
+	step "$rate"
+	read -r _ made _ drops < <(tail -1 "$SCRATCH/steps")
+	[ "$drops" = 0 ] || break
+	# The workload's own ceiling: it could not make 90% of the rate asked.
+	if [ $((made * 10)) -lt $((rate * SECS * 9)) ]; then
+		ceiling=$rate
+		break
+	fi
+	best=$rate
+	[ $((rate * 2)) -le $MAX_RATE ] || break
+	rate=$((rate * 2))
+done
+[ "$best" -gt 0 ] && [ $((best * 2)) != "$rate" ] && step $((best * 2))
+
+echo "$PROCS node processes, $SECS s per step; nodetap dns --events --json -p writing to a file, unpinned."
+echo
+echo "| lookups/s asked | lookups/s made | lookups made (ground truth) | events printed | drops reported | events + drops = lookups? |"
+echo "|---:|---:|---:|---:|---:|---|"
+while read -r asked made events drops; do
+	ok=no
+	[ "$drops" != "?" ] && [ $((events + drops)) = "$made" ] && ok=yes
+	echo "| $asked | $((made / SECS)) | $made | $events | $drops | $ok |"
+done <"$SCRATCH/steps"
+echo
+if [ "$best" = 0 ]; then
+	echo "Drops from the first rate on ($RATE a second)."
+else
+	echo "Highest rate asked with zero drops: $best lookups a second ($((best * 3)) probe hits a second)."
+fi
+[ -n "${ceiling:-}" ] && echo "At $ceiling a second the workload could not keep up (it made less than 90% of that rate); the last row at twice the best rate shows the same."
+true
