@@ -88,10 +88,12 @@ run() {
 		done
 		grep -q -e '^ready' -e '"type":"probe"' "$tr" ||
 			{ echo "hit_cost.sh: $mode did not attach: $(cat "$tr")" >&2; exit 1; }
-		case $mode in bt_*) ids=$(prog_ids_of "$tpid") ;; esac
+		ids=$(prog_ids_of "$tpid")
 	fi
+	[ -z "${BPF_RUNS_OUT:-}" ] || bpf_runs "$ids" >"$BPF_RUNS_OUT"
 	kill -USR1 "$pid"
 	wait "$pid"
+	[ -z "${BPF_RUNS_OUT:-}" ] || bpf_runs "$ids" >>"$BPF_RUNS_OUT"
 	if [ -n "$tpid" ]; then
 		kill -INT "$tpid"
 		wait "$tpid" || { echo "hit_cost.sh: $mode failed: $(tail -3 "$tr")" >&2; exit 1; }
@@ -107,6 +109,20 @@ for ((r = 0; r < ROUNDS; r++)); do
 		run "$m" "$SCRATCH/r$r.$m"
 	done
 done
+
+# One more run of each traced mode with the kernel's accounting of BPF
+# programs on: how long the tool's own programs ran per hit, apart from the
+# trap that every uprobe costs alike.
+bpf_stats_on
+for m in "${modes[@]}"; do
+	[ "${HITS[$m]}" = 0 ] && continue
+	BPF_RUNS_OUT=$SCRATCH/runs.$m run "$m" "$SCRATCH/stats.$m"
+done
+bpf_stats_restore
+# bpf_ns MODE: "program runs per call, ns per run" from the accounting.
+bpf_ns() {
+	awk -v c="$CALLS" 'NR == 1 { n0 = $1; t0 = $2 } NR == 2 { printf "%.2f runs, %.0f ns a run", ($1 - n0) / c, ($1 > n0) ? ($2 - t0) / ($1 - n0) : 0 }' "$SCRATCH/runs.$1"
+}
 
 # per_hit MODE: ns per hit above untraced, one value per round.
 per_hit() {
@@ -127,14 +143,14 @@ rel() {
 echo "$ROUNDS rounds of $CALLS calls (each: uv_getaddrinfo + uv__getaddrinfo_done) by bench/hitloop;"
 echo "CPU time of the traced process; added ns per probe hit = (ns per call - untraced's) / hits per call."
 echo
-echo "| mode | hits per call | ns per call, median | added ns per hit, min / median / max | vs bpftrace count (median of per-round ratios) |"
-echo "|---|---:|---:|---|---:|"
+echo "| mode | hits per call | ns per call, median | added ns per hit, min / median / max | vs bpftrace count (median of per-round ratios) | its BPF programs per call (kernel accounting, one more run) |"
+echo "|---|---:|---:|---|---:|---|"
 for m in untraced control bt_count bare bare_dns nodetap nodetap_stacks bt_dns; do
 	per_call=$(median $(for ((r = 0; r < ROUNDS; r++)); do cat "$SCRATCH/r$r.$m"; done))
 	if [ "${HITS[$m]}" = 0 ]; then
-		echo "| ${LABEL[$m]} | 0 | $per_call | $(stats $(per_hit "$m")) (per call) | |"
+		echo "| ${LABEL[$m]} | 0 | $per_call | $(stats $(per_hit "$m")) (per call) | | |"
 	else
-		echo "| ${LABEL[$m]} | ${HITS[$m]} | $per_call | $(stats $(per_hit "$m")) | $(median $(rel "$m" bt_count)) |"
+		echo "| ${LABEL[$m]} | ${HITS[$m]} | $per_call | $(stats $(per_hit "$m")) | $(median $(rel "$m" bt_count)) | $(bpf_ns "$m") |"
 	fi
 done
 echo
