@@ -47,6 +47,8 @@ wait_for_line() {
 start_workload() {
 	local cpu=$1 out=$2
 	shift 2
+	# A previous run's "ready" must not be taken for this one's.
+	rm -f "$out"
 	taskset -c "$cpu" "${WL_NODE:-$NODE}" bench/workload.js "$@" >"$out" 2>&1 &
 	WL_PID=$!
 	bench_track "$WL_PID"
