@@ -15,6 +15,7 @@
 # workload cannot make the rate asked (90% of it); then one more run at twice
 # the highest rate without drops. Every run is checked against the ground
 # truth, drops or not.
+# shellcheck disable=SC2046,SC2086  # lists of numbers are split into arguments on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh

@@ -24,6 +24,7 @@
 # drift spreads over all of them. Figure: the hitloop's own CPU time (a
 # uprobe's trap is charged to the process it interrupts) per call above the
 # untraced run of the same round, divided by the probe hits per call.
+# shellcheck disable=SC2046,SC2086  # lists of numbers are split into arguments on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -62,7 +63,7 @@ LEFT=
 
 # run MODE OUT: one hitloop run under MODE; OUT gets its CPU ns per call.
 run() {
-	local mode=$1 out=$2 hl=$SCRATCH/hl.out tr=$SCRATCH/tracer.out pid tpid= ids=
+	local mode=$1 out=$2 hl=$SCRATCH/hl.out tr=$SCRATCH/tracer.out pid tpid='' ids=''
 	rm -f "$hl" "$tr"
 	"$HL" "$CALLS" >"$hl" &
 	pid=$!

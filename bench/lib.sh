@@ -21,6 +21,7 @@ bench_cleanup() {
 
 # The Makefile's own flags: a one-rule makefile read after it prints them.
 make_var() {
+	# shellcheck disable=SC2016  # $(NAME) is make's, not the shell's
 	printf 'nt-print-var:\n\t@echo $(%s)\n' "$1" |
 		make -s --no-print-directory -f Makefile -f - nt-print-var
 }

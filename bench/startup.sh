@@ -18,6 +18,7 @@
 #                 the wait for the next lookup, 10 ms at most, and nodetap's
 #                 reading of its ring buffer)
 #   peak RSS      VmHWM of the tool's process after 2 s of events
+# shellcheck disable=SC2046,SC2086  # lists of numbers are split into arguments on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh

@@ -30,6 +30,7 @@
 # Kernel tracepoints fire for both processes (the filter by pid runs inside
 # the program), so their cost to the untraced one is left out of the ratio;
 # on loopback that is the same for both tools.
+# shellcheck disable=SC2046,SC2086  # lists of numbers are split into arguments on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -82,7 +83,7 @@ tracer() {
 # pair MODE ROUND: one side-by-side pair; adds traced/untraced operations to
 # $SCRATCH/ratio.MODE.
 pair() {
-	local mode=$1 r=$2 a b t u ids=
+	local mode=$1 r=$2 a b t u ids=''
 	WL_NODE=${NODE_COPY[0]} start_workload 1 "$SCRATCH/a" "$KIND" "$SECS"
 	a=$WL_PID
 	WL_NODE=${NODE_COPY[1]} start_workload 1 "$SCRATCH/b" "$KIND" "$SECS"
