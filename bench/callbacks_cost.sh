@@ -35,6 +35,7 @@
 # stretches wall time far more than CPU time; wall time is shown too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh # make_var, stats, ratio
 ROUNDS=${1:-5}
 SECS=${2:-3}
 NIMM=${3:-200000}
@@ -49,11 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The Makefile's own flags: a one-rule makefile read after it prints them.
-make_var() {
-	printf 'nt-print-var:\n\t@echo $(%s)\n' "$1" |
-		make -s --no-print-directory -f Makefile -f - nt-print-var
-}
 CC=$(make_var CC)
 CFLAGS=$(make_var CFLAGS)
 LDLIBS=$(make_var LDLIBS)

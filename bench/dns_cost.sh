@@ -9,6 +9,7 @@
 #   bench/dns_cost.sh [ROUNDS] [LOOKUPS]     default 5 rounds of 2000 lookups
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh # make_var, stats, ratio
 ROUNDS=${1:-5}
 N=${2:-2000}
 NODE=${NODE:-node}
@@ -29,7 +30,6 @@ for r in $(seq "$ROUNDS"); do
 	wait
 	rm -f "$f"
 done
-stats() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.3f / %.3f / %.3f", a[1], a[int((NR+1)/2)], a[NR]}'; }
 tr_r=() ct_r=()
 for i in "${!untraced[@]}"; do
 	tr_r+=("$(awk -v t="${traced[$i]}" -v u="${untraced[$i]}" 'BEGIN{printf "%.4f", t/u}')")

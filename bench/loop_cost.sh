@@ -21,6 +21,7 @@
 # interrupts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh # make_var, stats, ratio
 ROUNDS=${1:-6}
 SECS=${2:-8}
 NODE=${NODE:-node}
@@ -101,8 +102,6 @@ untrace() {
 	NTCPU=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v s="$SECS" 'BEGIN { printf "%.3f", 100 * t / hz / s }')
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
-stats() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.3f / %.3f / %.3f", a[1], a[int((NR+1)/2)], a[NR]}'; }
 
 start_server $PORT_A
 a=$SERVER

@@ -19,6 +19,7 @@
 #      bytes at the reported offset are that instruction's bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh # make_var, stats, ratio
 
 RUNS=${RUNS:-5}
 CACHE=${NODETAP_CACHE:-/var/cache/nodetap}
@@ -27,11 +28,6 @@ MAJORS=("$@")
 SCRATCH=$(mktemp -d /tmp/nodetap-bench-symbols.XXXXXX)
 trap 'rm -rf "$SCRATCH"' EXIT
 
-# The Makefile's own flags: a one-rule makefile read after it prints them.
-make_var() {
-	printf 'nt-print-var:\n\t@echo $(%s)\n' "$1" |
-		make -s --no-print-directory -f Makefile -f - nt-print-var
-}
 CC=$(make_var CC)
 CFLAGS=$(make_var CFLAGS)
 LDLIBS=$(make_var LDLIBS)

@@ -15,6 +15,7 @@
 #   bench/tcp_cost.sh [ROUNDS] [CONNECTIONS]   default 5 rounds of 2000
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh # make_var, stats, ratio
 ROUNDS=${1:-5}
 N=${2:-2000}
 NODE=${NODE:-node}
@@ -35,7 +36,6 @@ for r in $(seq "$ROUNDS"); do
 	wait
 	rm -f "$f"
 done
-stats() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.3f / %.3f / %.3f", a[1], a[int((NR+1)/2)], a[NR]}'; }
 ratios() { # NAME_OF_ARRAY: its values over untraced, per round
 	local -n arr=$1
 	for i in "${!untraced[@]}"; do

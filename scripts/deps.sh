@@ -14,10 +14,17 @@ BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev ma
 # libxml2-utils for xmllint (the heat map SVGs are well-formed XML), chromium
 # to open the --html report and profile's SVG flame graphs in a real browser.
 TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium)
+# What bench/ needs on top of the tests' (`scripts/deps.sh bench`, called by
+# bench/run): bpftrace, the tool nodetap is compared with; wrk, the HTTP load
+# of bench/loop_cost.sh; util-linux for unshare and taskset.
+BENCH_PKGS=(bpftrace wrk util-linux)
 
 missing=()
 want=("${BUILD_PKGS[@]}")
-[ "${1:-build}" = test ] && want+=("${TEST_PKGS[@]}")
+case "${1:-build}" in
+test) want+=("${TEST_PKGS[@]}") ;;
+bench) want+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+esac
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
