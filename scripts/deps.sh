@@ -5,13 +5,15 @@
 set -euo pipefail
 
 # Debian packages a build needs: the BPF compiler, libbpf and bpftool for
-# skeletons, libelf for symbol tables, libiberty for the C++ demangler.
-BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev make gcc pkg-config)
+# skeletons, libelf for symbol tables, libiberty for the C++ demangler,
+# libmicrohttpd for the HTTP endpoint of `nodetap monitor`.
+BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev libmicrohttpd-dev make gcc pkg-config)
 # What the tests need on top: iproute2 for network namespaces, jq to read
 # nodetap's JSON, libuv1-dev for the test program that links a shared libuv,
 # node and npm for the workloads and for fetching other node majors,
-# libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz).
-TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev)
+# libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz),
+# prometheus to scrape `nodetap monitor` in its tests, curl to read /metrics.
+TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev prometheus curl)
 
 missing=()
 want=("${BUILD_PKGS[@]}")

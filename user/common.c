@@ -143,6 +143,11 @@ static const char *const loss_names[NT_LOSS_MAX] = {
 	[NT_LOSS_TRUNCATED] = "truncated_strings",
 };
 
+const char *nt_loss_name(int what)
+{
+	return what >= 0 && what < NT_LOSS_MAX ? loss_names[what] : "unknown";
+}
+
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		      struct nt_symbolizer *sym)
 {

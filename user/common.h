@@ -45,6 +45,9 @@ void nt_json_report_end(uint64_t last_report_ns, bool final, const char *count_k
 
 /* The loss counters (enum nt_loss) and the symbolizer's unnamed frames:
  * "lost: none" or what was lost, on stderr; a "losses" record with --json. */
+/* The name of loss counter WHAT (enum nt_loss), as JSON and metrics show it. */
+const char *nt_loss_name(int what);
+
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		      struct nt_symbolizer *sym);
 

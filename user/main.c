@@ -16,6 +16,7 @@ static const struct {
 	{ "connect", cmd_connect, "who connects where, how fast, from which code; accepted connections" },
 	{ "tcp", cmd_tcp, "the life of each TCP connection: bytes, duration, retransmits, resets" },
 	{ "loop", cmd_loop, "event-loop lag and what blocks the loop, sampled: no probe in the process" },
+	{ "monitor", cmd_monitor, "the always-on agent: dns, connects, loop lag of every node process as Prometheus metrics" },
 	{ "callbacks", cmd_callbacks, "callbacks into JavaScript by kind (TCPWRAP, FSREQCALLBACK, ...): costly, ad hoc" },
 };
 

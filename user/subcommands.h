@@ -7,5 +7,6 @@ int cmd_connect(int argc, char **argv);
 int cmd_tcp(int argc, char **argv);
 int cmd_loop(int argc, char **argv);
 int cmd_callbacks(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif
