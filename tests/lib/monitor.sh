@@ -98,3 +98,12 @@ expect_promql() {
 		sleep 0.5
 	done
 }
+
+# nt_metric_re REGEX: the sum of the values of the /metrics lines whose
+# series (name{labels}) matches the extended regular expression REGEX
+# (anchored at both ends); nothing when no line matches.
+nt_metric_re() {
+	# Through the environment: awk -v would interpret the backslashes.
+	nt_metrics | NT_RE="^$1\$" awk '{ s = $0; sub(/ [^ ]*$/, "", s) }
+		s ~ ENVIRON["NT_RE"] { sum += $NF; n++ } END { if (n) printf "%d\n", sum }'
+}
