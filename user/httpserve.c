@@ -97,16 +97,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct MHD_Response *r;
 	struct nt_prom p;
 	enum MHD_Result ret;
+	int rc;
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return answer_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
 	if (!strcmp(url, "/healthz"))
-		return answer_text(conn, MHD_HTTP_OK, "ok\n");
+		return h->render(h->ctx, NULL) ?
+		       answer_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n") :
+		       answer_text(conn, MHD_HTTP_OK, "ok\n");
 	if (strcmp(url, "/metrics"))
 		return answer_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
 	nt_prom_init(&p);
-	if (h->render(h->ctx, &p) || p.oom) {
+	rc = h->render(h->ctx, &p);
+	if (rc || p.oom) {
 		nt_prom_free(&p);
+		if (rc == -EAGAIN)
+			return answer_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
 		return answer_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering the metrics failed\n");
 	}
 	/* MUST_FREE: the response owns the buffer from here. */

@@ -1,6 +1,6 @@
 /* httpserve: the monitor's HTTP endpoint on libmicrohttpd (its own thread):
  * GET /metrics renders the Prometheus text through a callback, GET /healthz
- * answers "ok"; anything else is 404 (405 for other methods). */
+ * answers "ok" once the agent is ready (503 before); anything else is 404 (405 for other methods). */
 #ifndef NODETAP_HTTPSERVE_H
 #define NODETAP_HTTPSERVE_H
 
@@ -9,7 +9,8 @@
 #include "promtext.h"
 
 /* Fill OUT with the exposition text; called on the server's thread. Returns
- * 0, or -1 for a 500 answer. */
+ * 0, -EAGAIN while not ready (503), or another negative value (500). With
+ * OUT NULL (/healthz): 0 when ready, else -EAGAIN. */
 typedef int (*nt_http_render_fn)(void *ctx, struct nt_prom *out);
 
 struct nt_http;

@@ -100,6 +100,7 @@ struct monitor {
 	uint64_t last_tick_ns, last_scan_ns;
 	FILE *log;
 	unsigned long long log_bytes;
+	bool ready;                      /* loaded and first scan done */
 };
 
 static volatile sig_atomic_t stop_signal, hup_signal;
@@ -978,6 +979,12 @@ static int render(void *ctx, struct nt_prom *out)
 	unsigned long long read_errors = 0;
 
 	pthread_mutex_lock(&m->lock);
+	if (!m->ready || !out) {
+		bool ready = m->ready;
+
+		pthread_mutex_unlock(&m->lock);
+		return ready ? 0 : -EAGAIN;
+	}
 	sync_maps(m);
 	render_dns(m, out);
 	render_connect(m, out);
@@ -1240,18 +1247,12 @@ int cmd_monitor(int argc, char **argv)
 		m.extra_bins[m.nextra].dev = st.st_dev;
 		m.extra_bins[m.nextra++].ino = st.st_ino;
 	}
-	if ((rc = load(&m)))
+	if (geteuid() != 0) {
+		fprintf(stderr, "nodetap monitor: must run as root (it loads BPF programs and places "
+			"uprobes: CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN); try sudo\n");
+		rc = NT_EXIT_RUNTIME;
 		goto out;
-	log_open(&m);
-	/* The exec tracepoint is attached: a node process starting from here
-	 * on is seen through it; those running now through the scan. */
-	pthread_mutex_lock(&m.lock);
-	full_scan(&m);
-	for (int i = 0; i < m.nprocs; i++)
-		try_loop(&m, m.procs[i]);
-	sync_maps(&m);
-	pthread_mutex_unlock(&m.lock);
-
+	}
 	/* No SA_RESTART: a signal cuts the poll short. The server's thread
 	 * is started with these signals blocked, so they reach this one. */
 	sigaction(SIGTERM, &stop, NULL);
@@ -1271,6 +1272,21 @@ int cmd_monitor(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
+	/* The address first: a port in use fails before anything is loaded.
+	 * Until the probes are in, /metrics answers 503. */
+	if ((rc = load(&m)))
+		goto out;
+	log_open(&m);
+	/* The exec tracepoint is attached: a node process starting from here
+	 * on is seen through it; those running now through the scan. */
+	pthread_mutex_lock(&m.lock);
+	full_scan(&m);
+	for (int i = 0; i < m.nprocs; i++)
+		try_loop(&m, m.procs[i]);
+	sync_maps(&m);
+	m.ready = true;
+	pthread_mutex_unlock(&m.lock);
+
 	fprintf(stderr, "nodetap monitor: serving http://%s/metrics; %d node process%s, %d binar%s "
 		"traced; SIGTERM to stop\n", m.o.listen, m.nprocs, m.nprocs == 1 ? "" : "es",
 		m.nbins, m.nbins == 1 ? "y" : "ies");
