@@ -148,6 +148,8 @@ static void log_rotate(struct monitor *m)
 	log_open(m);
 }
 
+static void log_written(struct monitor *m, long before);
+
 /* One JSON line: {"type":TYPE,"time_ns":..,"pid":..,"comm":..,EXTRA}. */
 static void log_event(struct monitor *m, const char *type, const struct mproc *p,
 		      const char *key, const char *value)
@@ -165,11 +167,39 @@ static void log_event(struct monitor *m, const char *type, const struct mproc *p
 	if (key)
 		nt_json_str(&j, key, value);
 	nt_json_end(&j);
+	log_written(m, before);
+}
+
+static void log_written(struct monitor *m, long before)
+{
 	fflush(m->log);
 	if (before >= 0 && ftell(m->log) > before)
 		m->log_bytes += (unsigned long long)(ftell(m->log) - before);
 	if (m->log_bytes >= m->o.log_max_bytes)
 		log_rotate(m);
+}
+
+/* "probe" records, as every subcommand's --json writes them (docs/json.md). */
+static void log_probes(struct monitor *m, const struct nt_probes *pr)
+{
+	for (int i = 0; i < pr->nres && m->log; i++) {
+		const struct nt_probe_result *r = &pr->res[i];
+		long before = ftell(m->log);
+		struct nt_json j;
+
+		nt_json_begin(&j, m->log, "probe");
+		nt_json_u64(&j, "time_ns", nt_now_ns());
+		nt_json_str(&j, "function", r->func);
+		nt_json_str(&j, "file", r->file ? r->file : "");
+		nt_json_i64(&j, "pid", r->pid);
+		nt_json_bool(&j, "placed", r->err == 0);
+		if (r->err)
+			nt_json_str(&j, "reason", r->reason);
+		else
+			nt_json_u64(&j, "offset", r->offset);
+		nt_json_end(&j);
+		log_written(m, before);
+	}
 }
 
 /* ---- processes ----------------------------------------------------------- */
@@ -296,6 +326,7 @@ static void probe_binary(struct monitor *m, pid_t pid)
 	for (int i = 0; i < b->probes.nres; i++)
 		b->probes.res[i].implicit = false;
 	nt_probes_report(&b->probes, "monitor", false, m->o.verbose);
+	log_probes(m, &b->probes);
 	nt_targets_free(&ts);
 }
 
@@ -453,7 +484,7 @@ static void on_exec(struct monitor *m, pid_t pid)
 		}
 		p->exited_ns = nt_now_ns();
 		traced_pid(m, pid, false);
-		log_event(m, "monitor_process", p, "event", "exec'ed another program");
+		log_event(m, "monitor_process", p, "event", "exec");
 		return;
 	}
 	discover(m, pid);
