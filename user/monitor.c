@@ -668,6 +668,15 @@ static void sync_maps(struct monitor *m)
 
 /* ---- the tick ------------------------------------------------------------- */
 
+/* Loops of processes that have just started: as soon as libuv has set
+ * them up (checked at every poll, 5 times a second, until found). */
+static void try_pending_loops(struct monitor *m)
+{
+	for (int i = 0; i < m->nprocs; i++)
+		if (!m->procs[i]->exited_ns && m->procs[i]->loop == L_PENDING)
+			try_loop(m, m->procs[i]);
+}
+
 static void tick(struct monitor *m)
 {
 	uint64_t now = nt_now_ns();
@@ -687,8 +696,6 @@ static void tick(struct monitor *m)
 			continue;
 		}
 		read_comm(p->pid, p->comm);
-		if (p->loop == L_PENDING)
-			try_loop(m, p);
 	}
 	sync_maps(m);
 	for (int i = 0; i < m->nprocs;) {
@@ -1312,8 +1319,7 @@ int cmd_monitor(int argc, char **argv)
 	 * on is seen through it; those running now through the scan. */
 	pthread_mutex_lock(&m.lock);
 	full_scan(&m);
-	for (int i = 0; i < m.nprocs; i++)
-		try_loop(&m, m.procs[i]);
+	try_pending_loops(&m);
 	sync_maps(&m);
 	m.ready = true;
 	pthread_mutex_unlock(&m.lock);
@@ -1343,11 +1349,11 @@ int cmd_monitor(int argc, char **argv)
 			full_scan(&m);
 			pthread_mutex_unlock(&m.lock);
 		}
-		if (nt_now_ns() - m.last_tick_ns >= TICK_NS) {
-			pthread_mutex_lock(&m.lock);
+		pthread_mutex_lock(&m.lock);
+		try_pending_loops(&m);
+		if (nt_now_ns() - m.last_tick_ns >= TICK_NS)
 			tick(&m);
-			pthread_mutex_unlock(&m.lock);
-		}
+		pthread_mutex_unlock(&m.lock);
 		if (end_ns && nt_now_ns() >= end_ns)
 			break;
 	}
