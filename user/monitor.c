@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "common.h"
@@ -48,6 +50,8 @@
 #include "session.h"
 #include "subcommands.h"
 #include "targets.h"
+#include "tcp.h"
+#include "tcp.skel.h"
 #include "uvlocate.h"
 #include "uvloop.h"
 
@@ -72,6 +76,7 @@ struct mproc {
 	struct nt_addr *dests;           /* destinations with labels of their own */
 	int ndests;
 	struct connect_val conn_other;
+	struct tcp_remote_val tcp;       /* every remote summed, drained from the kernel */
 };
 
 struct mbin {
@@ -86,7 +91,9 @@ struct monitor {
 	struct dns_bpf *dns;
 	struct connect_bpf *conn;
 	struct loop_bpf *loop;
+	struct tcp_bpf *tcp;
 	struct bpf_link *state_link, *exec_link;
+	struct bpf_link *tcp_links[5];
 	struct nt_cpu_samplers samplers;
 	struct ring_buffer *rb;          /* loop's: exec events */
 	struct nt_uv_cache *uv;
@@ -101,6 +108,7 @@ struct monitor {
 	FILE *log;
 	unsigned long long log_bytes;
 	bool ready;                      /* loaded and first scan done */
+	pid_t self;
 };
 
 static volatile sig_atomic_t stop_signal, hup_signal;
@@ -336,10 +344,17 @@ static void traced_pid(struct monitor *m, pid_t pid, bool on)
 	__u32 key = (__u32)pid;
 	__u8 one = 1;
 
+	int tfd = bpf_map__fd(m->tcp->maps.node_pids);
+
 	if (on && bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 		m->conn->bss->nt_losses[NT_LOSS_AGG_FULL]++;  /* 8192 processes */
 	else if (!on)
 		bpf_map_delete_elem(fd, &key);
+	/* tcp's set is an LRU: it never refuses one. */
+	if (on)
+		bpf_map_update_elem(tfd, &key, &one, BPF_ANY);
+	else
+		bpf_map_delete_elem(tfd, &key);
 }
 
 static struct mproc *add_proc(struct monitor *m, pid_t pid, unsigned long long start_time)
@@ -385,7 +400,7 @@ static void discover(struct monitor *m, pid_t pid)
 	unsigned long long st;
 	struct mproc *p;
 
-	if (pid <= 0 || pid == getpid() || !runs_node(m, pid) || !(st = start_time_of(pid)))
+	if (pid <= 0 || pid == m->self || !runs_node(m, pid) || !(st = start_time_of(pid)))
 		return;
 	p = find_proc(m, pid);
 	if (p && p->start_time == st && !p->exited_ns)
@@ -438,7 +453,8 @@ static void try_loop(struct monitor *m, struct mproc *p)
 		return;
 	if (rc) {
 		p->loop = L_NONE;
-		if (rc != -ESRCH) {
+		/* A process that exited meanwhile is no news. */
+		if (rc != -ESRCH && start_time_of(p->pid) == p->start_time) {
 			fprintf(stderr, "nodetap monitor: pid %d: no event loop lag: ", p->pid);
 			nt_fputs_escaped(stderr, why, sizeof(why));
 			fputc('\n', stderr);
@@ -618,6 +634,44 @@ static struct mproc *proc_for_row(struct monitor *m, pid_t pid, const char *comm
 	return p;
 }
 
+static void tcp_add(struct tcp_remote_val *d, const struct tcp_remote_val *s)
+{
+	d->conns += s->conns;
+	d->failed += s->failed;
+	d->tx_bytes += s->tx_bytes;
+	d->rx_bytes += s->rx_bytes;
+	d->retrans += s->retrans;
+	d->rst_sent += s->rst_sent;
+	d->rst_received += s->rst_received;
+	d->timed += s->timed;
+	d->duration_ns += s->duration_ns;
+}
+
+/* tcp's counters are per (process, remote address); the metrics are per
+ * process: every row is added to its process and taken out of the kernel's
+ * map, which so stays near empty. Rows of no process (0) are dropped. */
+static void drain_tcp(struct monitor *m)
+{
+	int fd = bpf_map__fd(m->tcp->maps.remotes);
+	struct nt_snap s;
+
+	if (nt_snap_read(fd, sizeof(struct tcp_remote_key), sizeof(struct tcp_remote_val), &s))
+		return;
+	for (size_t i = 0; i < s.n; i++) {
+		struct tcp_remote_key *k = nt_snap_key(&s, i);
+		struct tcp_remote_val v;
+		struct mproc *p;
+
+		memcpy(&v, nt_snap_val(&s, i), sizeof(v));
+		p = k->pid ? proc_for_row(m, (pid_t)k->pid, v.comm) : NULL;
+		if (bpf_map_lookup_and_delete_elem(fd, k, &v))
+			continue;
+		if (p)
+			tcp_add(&p->tcp, &v);
+	}
+	nt_snap_free(&s);
+}
+
 /* Read both counter maps; admit new hosts and destinations while a process
  * has room, and fold the others into its "other" (removing them from the
  * kernel's map, which stays small). Rows folded are marked with pid 0. */
@@ -664,6 +718,7 @@ static void sync_maps(struct monitor *m)
 		k->pid = 0;
 	}
 	qsort(m->conn_snap.rows, m->conn_snap.n, m->conn_snap.ksz + m->conn_snap.vsz, pid_cmp);
+	drain_tcp(m);
 }
 
 /* ---- the tick ------------------------------------------------------------- */
@@ -913,6 +968,67 @@ static void render_connect(struct monitor *m, struct nt_prom *out)
 	}
 }
 
+static void render_tcp(struct monitor *m, struct nt_prom *out)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} fams[] = {
+		{ "nodetap_tcp_connections_closed_total", "counter",
+		  "TCP connections of the process (made or accepted) that closed.",
+		  offsetof(struct tcp_remote_val, conns) },
+		{ "nodetap_tcp_sent_bytes_total", "counter",
+		  "Payload bytes the peers acknowledged, of connections that closed.",
+		  offsetof(struct tcp_remote_val, tx_bytes) },
+		{ "nodetap_tcp_received_bytes_total", "counter",
+		  "Payload bytes received in order, of connections that closed.",
+		  offsetof(struct tcp_remote_val, rx_bytes) },
+		{ "nodetap_tcp_retransmits_total", "counter",
+		  "Segments retransmitted (tcp:tcp_retransmit_skb), as they happen.",
+		  offsetof(struct tcp_remote_val, retrans) },
+	};
+
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		nt_prom_family(out, fams[f].name, fams[f].type, fams[f].help);
+		for (int i = 0; i < m->nprocs; i++) {
+			const struct mproc *p = m->procs[i];
+			unsigned long long v;
+			char pidbuf[16];
+			struct nt_prom_label l[] = { PID_LABELS(p, pidbuf) };
+
+			memcpy(&v, (const char *)&p->tcp + fams[f].off, sizeof(v));
+			snprintf(pidbuf, sizeof(pidbuf), "%d", p->pid);
+			nt_prom_u64(out, fams[f].name, l, 2, v);
+		}
+	}
+	nt_prom_family(out, "nodetap_tcp_resets_total", "counter",
+		       "RST segments sent and received on the process's connections.");
+	for (int i = 0; i < m->nprocs; i++) {
+		const struct mproc *p = m->procs[i];
+		char pidbuf[16];
+		struct nt_prom_label l[] = { PID_LABELS(p, pidbuf), { "direction", "sent", 4 } };
+
+		snprintf(pidbuf, sizeof(pidbuf), "%d", p->pid);
+		nt_prom_u64(out, "nodetap_tcp_resets_total", l, 3, p->tcp.rst_sent);
+		l[2].value = "received";
+		l[2].maxlen = 8;
+		nt_prom_u64(out, "nodetap_tcp_resets_total", l, 3, p->tcp.rst_received);
+	}
+	nt_prom_family(out, "nodetap_tcp_connection_lifetime_seconds", "summary",
+		       "How long the process's closed connections lived (those whose start was "
+		       "seen): _sum over _count is the average lifetime.");
+	for (int i = 0; i < m->nprocs; i++) {
+		const struct mproc *p = m->procs[i];
+		char pidbuf[16];
+		struct nt_prom_label l[] = { PID_LABELS(p, pidbuf) };
+
+		snprintf(pidbuf, sizeof(pidbuf), "%d", p->pid);
+		nt_prom_double(out, "nodetap_tcp_connection_lifetime_seconds_sum", l, 2,
+			       (double)p->tcp.duration_ns / 1e9);
+		nt_prom_u64(out, "nodetap_tcp_connection_lifetime_seconds_count", l, 2, p->tcp.timed);
+	}
+}
+
 static void render_loop(struct monitor *m, struct nt_prom *out, unsigned long long *read_errors)
 {
 	int fd = bpf_map__fd(m->loop->maps.loops);
@@ -958,7 +1074,7 @@ static void render_self(struct monitor *m, struct nt_prom *out, unsigned long lo
 
 	for (int i = 0; i < NT_LOSS_MAX; i++)
 		losses[i] = m->dns->bss->nt_losses[i] + m->conn->bss->nt_losses[i] +
-			    m->loop->bss->nt_losses[i];
+			    m->loop->bss->nt_losses[i] + m->tcp->bss->nt_losses[i];
 	nt_prom_family(out, "nodetap_lost_events_total", "counter",
 		       "What the probes could not count, by reason (docs/monitor.md).");
 	for (int i = 0; i < NT_LOSS_MAX; i++) {
@@ -1026,6 +1142,7 @@ static int render(void *ctx, struct nt_prom *out)
 	sync_maps(m);
 	render_dns(m, out);
 	render_connect(m, out);
+	render_tcp(m, out);
 	render_loop(m, out, &read_errors);
 	render_self(m, out, read_errors);
 	pthread_mutex_unlock(&m->lock);
@@ -1180,8 +1297,9 @@ static int load(struct monitor *m)
 	m->dns = dns_bpf__open();
 	m->conn = connect_bpf__open();
 	m->loop = loop_bpf__open();
+	m->tcp = tcp_bpf__open();
 	m->uv = nt_uv_cache_new();
-	if (!m->dns || !m->conn || !m->loop || !m->uv) {
+	if (!m->dns || !m->conn || !m->loop || !m->tcp || !m->uv) {
 		fprintf(stderr, "nodetap monitor: opening the BPF objects: %s\n", strerror(errno));
 		return NT_EXIT_RUNTIME;
 	}
@@ -1203,8 +1321,12 @@ static int load(struct monitor *m)
 	bpf_map__set_max_entries(m->dns->maps.events, 4096);
 	bpf_map__set_max_entries(m->conn->maps.events, 4096);
 	bpf_map__set_max_entries(m->loop->maps.events, 64 * 1024);
+	/* tcp: node processes as the monitor finds them (no exec hook of its
+	 * own), summaries only. */
+	m->tcp->rodata->node_mode = true;
+	bpf_map__set_max_entries(m->tcp->maps.events, 4096);
 	if ((rc = dns_bpf__load(m->dns)) || (rc = connect_bpf__load(m->conn)) ||
-	    (rc = loop_bpf__load(m->loop))) {
+	    (rc = loop_bpf__load(m->loop)) || (rc = tcp_bpf__load(m->tcp))) {
 		fprintf(stderr, "nodetap monitor: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
 		return NT_EXIT_RUNTIME;
@@ -1214,6 +1336,18 @@ static int load(struct monitor *m)
 		fprintf(stderr, "nodetap monitor: attaching raw tracepoint inet_sock_set_state: %s\n",
 			strerror(errno));
 		return NT_EXIT_RUNTIME;
+	}
+	/* tcp: the end of a connection first (see tcp.c), then the rest. */
+	struct bpf_program *tcp_progs[] = { m->tcp->progs.tcp_destroy, m->tcp->progs.tcp_set_state,
+					    m->tcp->progs.tcp_retransmit, m->tcp->progs.tcp_rst_out,
+					    m->tcp->progs.tcp_rst_in };
+	for (int i = 0; i < 5; i++) {
+		m->tcp_links[i] = bpf_program__attach(tcp_progs[i]);
+		if (!m->tcp_links[i]) {
+			fprintf(stderr, "nodetap monitor: attaching raw tracepoint for %s: %s\n",
+				bpf_program__name(tcp_progs[i]), strerror(errno));
+			return NT_EXIT_RUNTIME;
+		}
 	}
 	m->exec_link = bpf_program__attach(m->loop->progs.loop_exec);
 	if (!m->exec_link) {
@@ -1240,6 +1374,8 @@ static void cleanup(struct monitor *m)
 	nt_cpu_samplers_close(&m->samplers);
 	bpf_link__destroy(m->exec_link);
 	bpf_link__destroy(m->state_link);
+	for (int i = 0; i < 5; i++)
+		bpf_link__destroy(m->tcp_links[i]);
 	for (int i = 0; i < m->nbins; i++)
 		nt_probes_destroy(&m->bins[i].probes);
 	free(m->bins);
@@ -1252,6 +1388,7 @@ static void cleanup(struct monitor *m)
 	dns_bpf__destroy(m->dns);
 	connect_bpf__destroy(m->conn);
 	loop_bpf__destroy(m->loop);
+	tcp_bpf__destroy(m->tcp);
 	nt_uv_cache_free(m->uv);
 	nt_snap_free(&m->dns_snap);
 	nt_snap_free(&m->conn_snap);
@@ -1274,6 +1411,7 @@ int cmd_monitor(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? NT_EXIT_OK : rc;
 	pthread_mutex_init(&m.lock, NULL);
+	m.self = getpid();
 	for (int i = 0; i < m.o.nbinaries; i++) {
 		struct stat st;
 
@@ -1338,6 +1476,12 @@ int cmd_monitor(int argc, char **argv)
 			rc = NT_EXIT_RUNTIME;
 			break;
 		}
+		/* Every exec on the host is an event: on a busy host (a build, a
+		 * test suite) hundreds a second. Take them in batches, at most
+		 * 50 wakeups a second; a node process needs longer than that
+		 * to start running JavaScript. */
+		if (n > 0)
+			nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000000L }, NULL);
 		if (hup_signal) {
 			hup_signal = 0;
 			pthread_mutex_lock(&m.lock);
