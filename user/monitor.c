@@ -187,7 +187,8 @@ static void read_comm(pid_t pid, char *comm)
 	fclose(f);
 }
 
-/* Does PID run node: by the name of its executable, or a --binary file? */
+/* Does PID run node: by the name of its executable, a --binary file, or a
+ * file already probed as node? */
 static bool runs_node(const struct monitor *m, pid_t pid)
 {
 	char link[64], exe[PATH_MAX];
@@ -201,10 +202,15 @@ static bool runs_node(const struct monitor *m, pid_t pid)
 	exe[n] = 0;
 	if (nt_looks_like_node(strtok(exe, " ")))
 		return true;
-	if (!m->nextra || stat(link, &st))
+	if (stat(link, &st))
 		return false;
 	for (int i = 0; i < m->nextra; i++)
 		if (m->extra_bins[i].dev == st.st_dev && m->extra_bins[i].ino == st.st_ino)
+			return true;
+	/* A file that has the monitor's uprobes is node, whatever the name it
+	 * was started by (a hard link): its lookups are counted anyway. */
+	for (int i = 0; i < m->nbins; i++)
+		if (m->bins[i].dev == st.st_dev && m->bins[i].ino == st.st_ino)
 			return true;
 	return false;
 }
