@@ -333,6 +333,8 @@ static void loop_entry_gone(struct monitor *m, struct mproc *p)
 	p->loop = L_NONE;
 }
 
+static void free_proc(struct monitor *m, int i);
+
 /* A node process found (exec event, scan, or a record of an unknown pid). */
 static void discover(struct monitor *m, pid_t pid)
 {
@@ -345,11 +347,10 @@ static void discover(struct monitor *m, pid_t pid)
 	if (p && p->start_time == st && !p->exited_ns)
 		return;
 	if (p) {
-		/* The pid was reused (or it exec'ed node again): a new process
-		 * from here on, the old series start over. */
-		p->exited_ns = p->exited_ns ? p->exited_ns : nt_now_ns();
-		p->exited_ns -= m->o.grace_ns; /* removed at the next tick */
-		return;
+		/* The pid was reused while the old process was in its grace
+		 * period: the old series go now (their rows in the kernel's maps
+		 * too, which the new process may already have added to). */
+		free_proc(m, find_index(m, pid));
 	}
 	p = add_proc(m, pid, st);
 	if (!p)
@@ -554,6 +555,20 @@ static struct mproc *proc_for_row(struct monitor *m, pid_t pid, const char *comm
 	return p;
 }
 
+/* nt_snap_read, saying once per map and error what failed: the metrics of
+ * that map stay as last read meanwhile. */
+static int read_map(struct bpf_map *map, size_t ksz, size_t vsz, struct nt_snap *s)
+{
+	static int last_err;
+	int rc = nt_snap_read(bpf_map__fd(map), ksz, vsz, s);
+
+	if (rc && rc != last_err)
+		fprintf(stderr, "nodetap monitor: reading the map %s: %s (its metrics are not "
+			"updated)\n", bpf_map__name(map), strerror(-rc));
+	last_err = rc ? rc : last_err;
+	return rc;
+}
+
 static void tcp_add(struct tcp_remote_val *d, const struct tcp_remote_val *s)
 {
 	d->conns += s->conns;
@@ -575,7 +590,8 @@ static void drain_tcp(struct monitor *m)
 	int fd = bpf_map__fd(m->tcp->maps.remotes);
 	struct nt_snap s;
 
-	if (nt_snap_read(fd, sizeof(struct tcp_remote_key), sizeof(struct tcp_remote_val), &s))
+	if (read_map(m->tcp->maps.remotes, sizeof(struct tcp_remote_key),
+		     sizeof(struct tcp_remote_val), &s))
 		return;
 	for (size_t i = 0; i < s.n; i++) {
 		struct tcp_remote_key *k = nt_snap_key(&s, i);
@@ -601,7 +617,7 @@ void nt_monitor_sync(struct monitor *m)
 	int cfd = bpf_map__fd(m->conn->maps.connect_stats);
 	struct nt_snap s;
 
-	if (!nt_snap_read(dfd, sizeof(struct dns_key), sizeof(struct dns_val), &s)) {
+	if (!read_map(m->dns->maps.dns_stats, sizeof(struct dns_key), sizeof(struct dns_val), &s)) {
 		nt_snap_free(&m->dns_snap);
 		m->dns_snap = s;
 	}
@@ -620,7 +636,8 @@ void nt_monitor_sync(struct monitor *m)
 	}
 	qsort(m->dns_snap.rows, m->dns_snap.n, m->dns_snap.ksz + m->dns_snap.vsz, pid_cmp);
 
-	if (!nt_snap_read(cfd, sizeof(struct connect_key), sizeof(struct connect_val), &s)) {
+	if (!read_map(m->conn->maps.connect_stats, sizeof(struct connect_key),
+		      sizeof(struct connect_val), &s)) {
 		nt_snap_free(&m->conn_snap);
 		m->conn_snap = s;
 	}
