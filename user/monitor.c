@@ -634,7 +634,8 @@ void nt_monitor_sync(struct monitor *m)
 			dns_add(&p->dns_other, &v);
 		k->pid = 0;
 	}
-	qsort(m->dns_snap.rows, m->dns_snap.n, m->dns_snap.ksz + m->dns_snap.vsz, pid_cmp);
+	if (m->dns_snap.n) /* rows is NULL for an empty map: not for qsort */
+		qsort(m->dns_snap.rows, m->dns_snap.n, m->dns_snap.ksz + m->dns_snap.vsz, pid_cmp);
 
 	if (!read_map(m->conn->maps.connect_stats, sizeof(struct connect_key),
 		      sizeof(struct connect_val), &s)) {
@@ -654,7 +655,8 @@ void nt_monitor_sync(struct monitor *m)
 			conn_add(&p->conn_other, &v);
 		k->pid = 0;
 	}
-	qsort(m->conn_snap.rows, m->conn_snap.n, m->conn_snap.ksz + m->conn_snap.vsz, pid_cmp);
+	if (m->conn_snap.n)
+		qsort(m->conn_snap.rows, m->conn_snap.n, m->conn_snap.ksz + m->conn_snap.vsz, pid_cmp);
 	drain_tcp(m);
 }
 
