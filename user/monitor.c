@@ -346,15 +346,26 @@ static void discover(struct monitor *m, pid_t pid)
 	p = find_proc(m, pid);
 	if (p && p->start_time == st && !p->exited_ns)
 		return;
-	if (p) {
-		/* The pid was reused while the old process was in its grace
-		 * period: the old series go now (their rows in the kernel's maps
-		 * too, which the new process may already have added to). */
-		free_proc(m, find_index(m, pid));
+	if (p && !p->start_time) {
+		/* Known only from its rows (its counts came before the monitor
+		 * saw it, its exec event not handled yet): it is this process;
+		 * keep what it counted. */
+		p->start_time = st;
+		p->exited_ns = 0;
+		p->loop = L_PENDING;
+		p->loop_first_try_ns = nt_now_ns();
+		read_comm(pid, p->comm);
+	} else {
+		if (p) {
+			/* The pid was reused while the old process was in its
+			 * grace period: the old series go now (their rows in the
+			 * kernel's maps too). */
+			free_proc(m, find_index(m, pid));
+		}
+		p = add_proc(m, pid, st);
+		if (!p)
+			return;
 	}
-	p = add_proc(m, pid, st);
-	if (!p)
-		return;
 	traced_pid(m, pid, true);
 	probe_binary(m, pid);
 	log_event(m, "monitor_process", p, "event", "appeared");

@@ -25,7 +25,10 @@ nt_monitor_start() {
 	[ "$BASHPID" = "$$" ] || fail "nt_monitor_start must not run in a subshell"
 	NT_MON_PORT=$(nt_free_port)
 	NT_MON_ERR=$TEST_TMP/monitor.err
-	"$REPO/nodetap" monitor --listen "127.0.0.1:$NT_MON_PORT" "$@" 2>"$NT_MON_ERR" &
+	# Its event log and -v lines, for a post-mortem (NODETAP_KEEP_TMP=1);
+	# a test's own --log comes later and wins.
+	"$REPO/nodetap" monitor --listen "127.0.0.1:$NT_MON_PORT" -v \
+		--log "$TEST_TMP/monitor-events.jsonl" "$@" 2>"$NT_MON_ERR" &
 	NT_MON_PID=$!
 	on_exit kill_wait "$NT_MON_PID" TERM 10
 	_nt_mon_up() {
