@@ -30,7 +30,7 @@ CFLAGS   += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-
             -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -fno-omit-frame-pointer \
             -Iinclude -I$(OUT) -Iuser
 CFLAGS   += $(SAN_FLAGS)
-LDLIBS   := -lbpf -lelf -lz -liberty
+LDLIBS   := -lbpf -lelf -lz -liberty -lmicrohttpd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
             -Iinclude -Ivmlinux/$(ARCH) -Ibpf
 
@@ -106,6 +106,7 @@ FUZZ_MODS_kallsyms  := kallsyms
 FUZZ_MODS_elfsym    := elfsym uvlocate
 FUZZ_MODS_uvlocate  := uvlocate elfsym
 FUZZ_MODS_uvloop    := uvloop elfsym procmaps textparse
+FUZZ_MODS_promtext  := promtext escape
 
 fuzz: deps-test $(FUZZ_BINS)
 

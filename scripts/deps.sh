@@ -5,15 +5,17 @@
 set -euo pipefail
 
 # Debian packages a build needs: the BPF compiler, libbpf and bpftool for
-# skeletons, libelf for symbol tables, libiberty for the C++ demangler.
-BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev make gcc pkg-config)
+# skeletons, libelf for symbol tables, libiberty for the C++ demangler,
+# libmicrohttpd for the HTTP endpoint of `nodetap monitor`.
+BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev libmicrohttpd-dev make gcc pkg-config)
 # What the tests need on top: iproute2 for network namespaces, jq to read
 # nodetap's JSON, libuv1-dev for the test program that links a shared libuv,
 # node and npm for the workloads and for fetching other node majors,
 # libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz),
 # libxml2-utils for xmllint (the heat map SVGs are well-formed XML), chromium
-# to open the --html report and profile's SVG flame graphs in a real browser.
-TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium)
+# to open the --html report and profile's SVG flame graphs in a real browser,
+# prometheus to scrape `nodetap monitor` in its tests, curl to read /metrics.
+TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium prometheus curl)
 # What bench/ needs on top of the tests' (`scripts/deps.sh bench`, called by
 # bench/run): bpftrace, the tool nodetap is compared with; wrk, the HTTP load
 # of bench/loop_cost.sh; util-linux for unshare and taskset.

@@ -44,11 +44,13 @@ int nt_read_counters(const struct nt_opts *o, struct bpf_map *map, size_t ksz, s
 void nt_json_report_end(uint64_t last_report_ns, bool final, const char *count_key,
 			unsigned long long count);
 
-/* The name of loss counter I (enum nt_loss), as the "losses" record has it. */
+/* The name of loss counter I (enum nt_loss), as the "losses" record and the
+ * metrics have it. */
 const char *nt_loss_name(int i);
 
 /* The loss counters (enum nt_loss) and the symbolizer's unnamed frames:
  * "lost: none" or what was lost, on stderr; a "losses" record with --json. */
+
 void nt_report_losses(const struct nt_opts *o, const unsigned long long *losses,
 		      struct nt_symbolizer *sym);
 /* The same on OUT (profile --folded keeps stdout for the stacks). */

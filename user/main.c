@@ -17,6 +17,7 @@ static const struct {
 	{ "tcp", cmd_tcp, "the life of each TCP connection: bytes, duration, retransmits, resets" },
 	{ "loop", cmd_loop, "event-loop lag and what blocks the loop, sampled: no probe in the process" },
 	{ "profile", cmd_profile, "CPU profile: flame graphs (SVG, folded, .cpuprofile, trace) with JavaScript names" },
+	{ "monitor", cmd_monitor, "the always-on agent: dns, connects, loop lag of every node process as Prometheus metrics" },
 	{ "callbacks", cmd_callbacks, "callbacks into JavaScript by kind (TCPWRAP, FSREQCALLBACK, ...): costly, ad hoc" },
 	{ "trace", cmd_trace, "one timeline as Chrome trace JSON for Perfetto: lookups, connects, TCP states" },
 };

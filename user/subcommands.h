@@ -9,5 +9,6 @@ int cmd_loop(int argc, char **argv);
 int cmd_callbacks(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif

@@ -178,6 +178,26 @@ static void scan_running(struct nt_targets *ts)
 	closedir(d);
 }
 
+int nt_targets_add_exe(struct nt_targets *ts, pid_t pid)
+{
+	char path[PATH_MAX + 64], root[64], link[64], target[PATH_MAX];
+	struct stat exe, st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0 || stat(link, &exe))
+		return -ESRCH;
+	target[n] = 0;
+	/* Our own path to the same file first: the process may exit before
+	 * the probes are placed (see add()). */
+	if (!stat(target, &st) && st.st_dev == exe.st_dev && st.st_ino == exe.st_ino)
+		return add(ts, target, "", -1, NULL, true);
+	if (exe_of(pid, path, sizeof(path), root, sizeof(root)))
+		return -ESRCH;
+	return add(ts, path, root, -1, NULL, true);
+}
+
 /* NAME resolved like execvp does; 0 and the path in OUT if found. */
 static int which(const char *name, char *out, size_t len)
 {

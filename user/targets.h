@@ -37,6 +37,10 @@ struct nt_targets {
  * caller says so once no probe could be placed. */
 int nt_targets_find(const struct nt_opts *o, struct nt_targets *targets);
 void nt_targets_free(struct nt_targets *targets);
+/* Add the executable of running process PID as a target for every process
+ * that runs it (pid -1), found by nodetap (implicit). Returns 0 or -errno
+ * (-ESRCH: the process is gone). */
+int nt_targets_add_exe(struct nt_targets *targets, pid_t pid);
 
 /* Does this file name look like a node executable ("node", "nodejs",
  * "node20", "node-v22")? Exposed for tests. */

@@ -498,6 +498,15 @@ static struct cache_entry *layout_of(struct nt_uv_cache *c, const char *path)
 	v->dev = st.st_dev;
 	v->ino = st.st_ino;
 	read_layout(path, v);
+	/* PATH is a /proc/PID/map_files link: a process that went away while
+	 * its file was read leaves a result that says nothing about the file.
+	 * Keep none then, so that the next process of that file is looked at
+	 * afresh (a long-running `nodetap monitor` sees many come and go). */
+	if (!v->lay.libuv && stat(path, &st)) {
+		free(v->segs);
+		c->n--;
+		return NULL;
+	}
 	return v;
 }
 

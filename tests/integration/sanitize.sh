@@ -14,6 +14,9 @@
 #   SUB --json                  every other subcommand `nodetap --help` lists
 #                               (trace: -o -), then --heatmap/--html outputs,
 #                               on a workload of connections, a lookup, timers
+#   monitor                     a node process started later, /metrics with
+#                               hostile hostnames and --top, --log rotation,
+#                               SIGHUP, SIGTERM
 #   usage errors, a missing pid error paths and their cleanup
 # Any sanitizer report (ASan, LeakSanitizer, UBSan) fails the test, as does
 # a run that did not do its work. Prints the time of each step.
@@ -142,7 +145,8 @@ const srv = net.createServer((s) => { s.end('hello'); }).listen(0, '127.0.0.1', 
 	setTimeout(() => {}, 20);
 });
 JS
-subs=$("$NT" --help 2>&1 | sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p' | grep -vx dns || true)
+# (monitor is a service without --json: run on its own below.)
+subs=$("$NT" --help 2>&1 | sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p' | grep -vx -e dns -e monitor || true)
 for sub in $subs; do
 	# trace writes one JSON document (Chrome trace events) with -o.
 	out_args=(--json)
@@ -159,6 +163,33 @@ assert_contains '"events":' "$(cat "$TEST_TMP/c.svg")" "connect heat map data"
 assert_contains 'id="nodetap-events"' "$(cat "$TEST_TMP/c.html")" "connect HTML report"
 run_nt "dns --heatmap -" 0 dns --heatmap - --heatmap-column 0.1 -- "$NODE" "$TEST_TMP/workload.js"
 assert_contains "heat map: a line per 0.1 s column" "$(cat "$TEST_TMP/out")" "dns --heatmap - output"
+
+# monitor: discovery of a node process started later, rendering /metrics
+# (hostile hostnames in labels), folding past --top, the --log file and its
+# rotation, SIGHUP, then SIGTERM's cleanup.
+step "monitor"
+mport=$("$NODE" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+rc=0
+"$NT" monitor --listen "127.0.0.1:$mport" --top 2 --grace 1 --log "$TEST_TMP/mon.jsonl" \
+	--log-max-bytes 4096 2>"$TEST_TMP/err" &
+mon=$!
+on_exit kill_wait $mon TERM 10
+mon_up() { curl -sf "http://127.0.0.1:$mport/healthz" | grep -qx ok; }
+wait_for 60 "sanitized nodetap monitor answering /healthz" mon_up
+"$NODE" -e 'const dns = require("dns"); let n = 0;
+	for (const h of ["localhost", "a\"b\\c\nd.invalid", "x.invalid", "y.invalid"])
+		dns.lookup(h, () => {});
+	setTimeout(() => {}, 300);'
+"$NODE" "$TEST_TMP/workload.js"
+for _ in 1 2 3; do curl -sf "http://127.0.0.1:$mport/metrics" >"$TEST_TMP/metrics" || true; sleep 1; done
+kill -HUP $mon
+sleep 1
+curl -sf "http://127.0.0.1:$mport/metrics" >"$TEST_TMP/metrics" || fail "sanitized monitor: /metrics failed"
+kill -TERM $mon
+wait $mon || rc=$?
+check_log "nodetap monitor" "$TEST_TMP/err" "$rc"
+assert_contains "# TYPE nodetap_dns_lookups_total counter" "$(cat "$TEST_TMP/metrics")" "sanitized monitor's /metrics"
+echo "sanitize: nodetap monitor: $(took) s, $(grep -vc '^#' "$TEST_TMP/metrics") series lines"
 
 # Error paths: their cleanup runs too (LeakSanitizer looks at exit).
 run_nt "dns --bogus (usage error)" 2 dns --bogus
