@@ -55,13 +55,22 @@ lines=$(grep -E "^[0-9]+\.[0-9]+ +$APP_PID +$APP_PID +[^ ]+ +main +[0-9]+\.[0-9]
 assert_eq 6 "$(grep -c . <<<"$lines")" "event lines with --threshold 25"
 # Line i is the app's blockage i, as long as the busy wait the app measured:
 # not shorter (the loop's clock counts whole milliseconds), and longer by at
-# most 50 ms (the iteration goes on after the wait, and a busy machine may
-# preempt it then: 40 and 150 ms blockages stay far apart).
+# most 50 ms plus the time nodetap says the thread waited for a CPU (the
+# iteration goes on after the wait, and a busy machine may preempt it):
+# 40 and 150 ms blockages stay apart. The waits come from each blockage's
+# detail lines, in the same order.
+waits=$(awk -v pid="$APP_PID" '
+	$1 == "pid" && $2 == pid && /main loop, thread [0-9]+: blocked / { if (n++) print w + 0; w = 0 }
+	/^    of it [0-9.]+ ms waiting for a CPU/ { w = $3 }
+	END { if (n) print w + 0 }' "$TEST_TMP/text")
+assert_eq 6 "$(grep -c . <<<"$waits")" "blockage details in the text"
 i=0
 for ms in $(awk '{print $6}' <<<"$lines"); do
 	truth=$(jq -r ".blocks_ms[$i]" "$TEST_TMP/app2.json")
+	wait_ms=$(sed -n "$((i + 1))p" <<<"$waits")
 	assert_ge "$ms" "$(awk -v t="$truth" 'BEGIN { print t - 2 }')" "blockage $i (the app measured $truth ms)"
-	assert_le "$ms" "$(awk -v t="$truth" 'BEGIN { print t + 50 }')" "blockage $i (the app measured $truth ms)"
+	assert_le "$ms" "$(awk -v t="$truth" -v w="$wait_ms" 'BEGIN { print t + 50 + w }')" \
+		"blockage $i (the app measured $truth ms; $wait_ms ms waiting for a CPU)"
 	i=$((i + 1))
 done
 assert_match "6 blockages of 25 ms or more" "$(cat "$TEST_TMP/text")" "final summary"
