@@ -233,6 +233,7 @@ struct proc {
 	uid_t uid;                /* effective uid: the perf map's owner */
 	bool have_uid, have_ident, have_maps;
 	bool pm_refused;          /* the perf map failed a safety check */
+	bool pm_capped_warned;    /* said once that the perf map was cut */
 	struct identity ident;
 	struct nt_maps maps;
 	struct elf_entry **map_elf; /* per mapping, NULL until resolved */
@@ -728,6 +729,27 @@ static bool name_from_elf(struct nt_symbolizer *s, const struct elf_entry *e,
 	return true;
 }
 
+/* Refresh P's perf map; say once when it outgrew what nodetap reads (a
+ * hostile or runaway file: later entries are not read, their frames stay
+ * unnamed, and the user should know why). */
+static int perfmap_refresh(struct nt_symbolizer *s, struct proc *p)
+{
+	struct nt_perfmap_stats pst;
+	char err[512];
+	int r = nt_perfmap_refresh(p->pm, err, sizeof(err));
+
+	if (r < 0)
+		warn(s, "pid %d: perf map %s", p->pid, err);
+	nt_perfmap_stats(p->pm, &pst);
+	if (pst.capped && !p->pm_capped_warned) {
+		p->pm_capped_warned = true;
+		warn(s, "pid %d: perf map /tmp/perf-%d.map is larger than %llu MB: "
+		     "read only its first %llu MB, JIT frames past them stay unnamed",
+		     p->pid, p->nspid, NT_PERFMAP_MAX_BYTES >> 20, NT_PERFMAP_MAX_BYTES >> 20);
+	}
+	return r;
+}
+
 /* Open P's perf map if there is none yet (a missing file is retried at most
  * once a second; a refused one not at all) and read what is new. */
 static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
@@ -760,8 +782,7 @@ static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
 	}
 	s->perfmaps = v;
 	s->perfmaps[s->nperfmaps++] = p->pm;
-	if (nt_perfmap_refresh(p->pm, err, sizeof(err)) < 0)
-		warn(s, "pid %d: perf map %s", p->pid, err);
+	perfmap_refresh(s, p);
 }
 
 /* Name OUT from P's perf map. With GROWN, re-read the file on a miss. */
@@ -769,20 +790,13 @@ static bool name_from_perfmap(struct nt_symbolizer *s, struct proc *p, uint64_t 
 			      bool grown, struct nt_frame *out)
 {
 	const struct nt_perfmap_sym *sym;
-	char err[512];
 
 	perfmap_open(s, p);
 	if (!p->pm)
 		return false;
 	sym = nt_perfmap_find(p->pm, addr);
-	if (!sym && grown) {
-		int r = nt_perfmap_refresh(p->pm, err, sizeof(err));
-
-		if (r < 0)
-			warn(s, "pid %d: perf map %s", p->pid, err);
-		if (r > 0)
-			sym = nt_perfmap_find(p->pm, addr);
-	}
+	if (!sym && grown && perfmap_refresh(s, p) > 0)
+		sym = nt_perfmap_find(p->pm, addr);
 	if (!sym)
 		return false;
 	out->kind = NT_FRAME_JS;
