@@ -229,6 +229,7 @@ struct identity {
 struct proc {
 	int pid;
 	int root_fd;              /* O_PATH of /proc/PID/root, or -1 */
+	int mntns_fd;             /* /proc/PID/ns/mnt, or -1: see snapshot() */
 	int nspid;                /* the pid the process sees for itself */
 	uid_t uid;                /* effective uid: the perf map's owner */
 	bool have_uid, have_ident, have_maps;
@@ -426,12 +427,14 @@ static void proc_reset(struct proc *p)
 {
 	if (p->root_fd >= 0)
 		close(p->root_fd);
+	if (p->mntns_fd >= 0)
+		close(p->mntns_fd);
 	if (p->have_maps)
 		nt_maps_free(&p->maps);
 	free(p->map_elf);
 	if (p->pm)
 		nt_perfmap_close(p->pm);
-	*p = (struct proc){ .pid = p->pid, .root_fd = -1 };
+	*p = (struct proc){ .pid = p->pid, .root_fd = -1, .mntns_fd = -1 };
 }
 
 static int snapshot(struct nt_symbolizer *s, struct proc *p, const struct identity *id)
@@ -441,9 +444,20 @@ static int snapshot(struct nt_symbolizer *s, struct proc *p, const struct identi
 	p->ident = *id;
 	p->have_ident = true;
 	snprintf(path, sizeof(path), "/proc/%d/root", p->pid);
-	/* An O_PATH fd of the root keeps the process's mount namespace (its
-	 * container's files, its /tmp) reachable after it exits. */
+	/* An O_PATH fd of the root keeps the process's root reachable after
+	 * it exits, but not what is mounted below it: when the last process of
+	 * a mount namespace exits, the namespace is torn down and its mounts
+	 * (a container's or unshare's own tmpfs on /tmp) are detached, so
+	 * /tmp/perf-PID.map would then resolve to the file underneath, the
+	 * host's. A reference to the namespace itself keeps its mounts. */
 	p->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", p->pid);
+	p->mntns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (p->mntns_fd < 0 && p->root_fd >= 0) {
+		/* Gone between the two opens: its root may already be bare. */
+		close(p->root_fd);
+		p->root_fd = -1;
+	}
 	read_status(p);
 	return read_maps(s, p);
 }
@@ -459,6 +473,7 @@ static struct proc *proc_get(struct nt_symbolizer *s, int pid, bool create)
 		return NULL;
 	p->pid = pid;
 	p->root_fd = -1;
+	p->mntns_fd = -1;
 	if (u64map_put(&s->procs, (uint64_t)(unsigned)pid, p)) {
 		free(p);
 		return NULL;
