@@ -28,37 +28,34 @@ MAX_S=120
 # Everything covered: any JIT address names as the marker when a file is read.
 RANGE="1000 7ffffffff000"
 
-planted=()
-remove_planted() {
-	local f
-	for f in "${planted[@]}"; do rm -f "$f"; done
-}
-on_exit remove_planted
-
 # run_case NAME PLANT: PLANT is a shell snippet run as the traced process
 # (pid $$, which node then keeps through exec) that creates /tmp/perf-$$.map.
+# Each case runs in a private mount namespace with a tmpfs of its own on /tmp
+# (the secret is there too): another test runner on this machine removes the
+# /tmp/perf-PID.map files of exited processes in the host's /tmp, and nodetap
+# reads the map when it reports, after node exited. The namespace, its tmpfs
+# and all in it go away with nodetap's last reference (perfmap_own_root).
 run_case() {
-	local name=$1 plant=$2 dir=$TEST_TMP/$1 pid t0 t1 rc=0
+	local name=$1 plant=$2 dir=$TEST_TMP/$1 t0 t1 rc=0
 	mkdir -p "$dir"
 	t0=$(now_ms)
-	# A /tmp/perf-PID.map left by an earlier process with this pid (V8
-	# never removes its own) is replaced: the plant must be what is read.
-	timeout -k 5 $MAX_S "$REPO/nodetap" dns --stacks --json -- sh -c "
+	# fd 3: the client's summary, opened before $TEST_TMP is hidden.
+	timeout -k 5 $MAX_S "$REPO/nodetap" dns --stacks --json -- \
+		unshare -m --propagation private sh -c "
 		set -e
-		echo \$\$ >'$dir/pid'
-		rm -f /tmp/perf-\$\$.map
+		exec 3>'$dir/client.json'
+		mount -t tmpfs -o size=64m,mode=1777 nodetap-test-tmp /tmp
+		printf '%s SECRET_SHADOW\n' '$RANGE' >/tmp/shadow
+		chmod 600 /tmp/shadow
 		$plant
-		echo yes >'$dir/planted'
+		ls -l /tmp/perf-\$\$.map >&3
 		exec '$NODE' --interpreted-frames-native-stack '$TESTS_LIB/dns-client.js' \
-			--count $N --linger-ms 1500 --out '$dir/client.json' localhost" \
+			--count $N --linger-ms 1500 localhost >&3 3>&-" \
 		>"$dir/out.jsonl" 2>"$dir/stderr" || rc=$?
 	t1=$(now_ms)
-	pid=$(cat "$dir/pid")
-	planted+=("/tmp/perf-$pid.map")
-	remove_planted
 	[ $rc != 124 ] && [ $rc != 137 ] || fail "$name: nodetap did not end within ${MAX_S}s"
 	[ $rc = 0 ] || fail "$name: nodetap exited $rc: $(cat "$dir/stderr")"
-	assert_file "$dir/planted" "$name: the hostile perf map planted"
+	assert_match "perf-[0-9]+\.map" "$(head -1 "$dir/client.json")" "$name: the hostile perf map planted"
 	echo "perfmap_hostile: $name: nodetap ran $((t1 - t0)) ms; stderr: $(tr '\n' ' ' <"$dir/stderr")"
 	local summary
 	summary=$(jq -c 'select(.type=="dns_summary" and .host=="localhost")' "$dir/out.jsonl")
@@ -71,12 +68,9 @@ run_case() {
 	fi
 }
 
-# The secret: root-owned, mode 0600, a valid perf map line.
-secret=$TEST_TMP/shadow
-printf '%s SECRET_SHADOW\n' "$RANGE" >"$secret"
-chmod 600 "$secret"
-
-run_case symlink "ln -s '$secret' /tmp/perf-\$\$.map"
+# The secret (/tmp/shadow in the namespace): root-owned, mode 0600, a valid
+# perf map line naming every address.
+run_case symlink "ln -s /tmp/shadow /tmp/perf-\$\$.map"
 assert_match "perf map /tmp/perf-[0-9]+\.map: is a symlink, refused" "$(cat "$TEST_TMP/symlink/stderr")" "symlink: refusal warned"
 
 run_case fifo "mkfifo -m 600 /tmp/perf-\$\$.map"

@@ -34,7 +34,10 @@ timeout -k 5 120 "$REPO/nodetap" dns --stacks --json -- \
 [ $rc = 0 ] || fail "nodetap exited $rc: $(cat "$dir/stderr")"
 pid=$(cat "$dir/pid")
 assert_eq "$pid" "$(jq -r .pid "$dir/client.json")" "node kept the shell's pid"
-assert_eq "$RANGE decoyHostMap" "$(cat "/tmp/perf-$pid.map")" "the decoy in the host's /tmp"
+# Not checked afterwards that the decoy is still there: another test runner
+# on this machine removes /tmp/perf-PID.map files of exited processes. If it
+# does so before nodetap reads, the check below still holds: only the
+# process's own map can name the frames "ownTmpMap".
 
 summary=$(jq -c 'select(.type=="dns_summary" and .host=="localhost")' "$dir/out.jsonl")
 assert_ne "" "$summary" "dns_summary for localhost"
