@@ -32,17 +32,39 @@ EOF
 target=$!
 on_exit kill_wait $target
 
+# bpftool perf show walks every process's fds: one that exits meanwhile can
+# make it fail. Retried, bounded.
+perf_show() {
+	local i out
+	for ((i = 0; i < 20; i++)); do
+		out=$(bpftool -j perf show 2>/dev/null) && { printf '%s\n' "$out"; return 0; }
+		sleep 0.1
+	done
+	fail "bpftool perf show failed 20 times"
+}
+
 for sub in dns connect tcp loop callbacks; do
 	out=$TEST_TMP/$sub.jsonl
 	"$NT" $sub --json -p $target >"$out" 2>"$TEST_TMP/$sub.err" &
 	nt=$!
 	on_exit kill_wait $nt KILL
-	# Attached: its probe records (loop: its sampler record) are printed
-	# once every probe is placed, before the first report.
-	wait_for 60 "nodetap $sub attached" grep -qE '"type":"(probe|sampler)"' "$out"
+	# Attached: its probe records (loop: its sampler record) printed, and
+	# programs and links in its fdinfo; then the same ids twice, 0.5 s apart
+	# (a record can come before the last attach).
 	ids_of() { { cat /proc/$nt/fdinfo/* 2>/dev/null || true; } | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un; }
+	attached() {
+		grep -qE '"type":"(probe|sampler)"' "$out" && [ -n "$(ids_of prog)" ] && [ -n "$(ids_of link)" ]
+	}
+	wait_for 60 "nodetap $sub attached" attached
+	settled() {
+		local before
+		before=$(ids_of prog; ids_of link)
+		sleep 0.5
+		[ "$before" = "$(ids_of prog; ids_of link)" ]
+	}
+	wait_for 60 "nodetap $sub: its program and link ids settled" settled
 	progs=$(ids_of prog) links=$(ids_of link)
-	perfs=$(bpftool -j perf show | jq -c --argjson p $nt '[.[] | select(.pid == $p)]')
+	perfs=$(perf_show | jq -c --argjson p $nt '[.[] | select(.pid == $p)]')
 	nprogs=$(grep -c . <<<"$progs" || true) nlinks=$(grep -c . <<<"$links" || true)
 	nperfs=$(jq length <<<"$perfs")
 	assert_ge "$nprogs" 1 "$sub: BPF programs held before the kill"
@@ -55,7 +77,7 @@ for sub in dns connect tcp loop callbacks; do
 		local loaded_progs loaded_links perf_held
 		loaded_progs=$(bpftool -j prog show | jq -r '.[].id' | sort -un)
 		loaded_links=$(bpftool -j link show | jq -r '.[].id' | sort -un)
-		perf_held=$(bpftool -j perf show | jq -r '.[].prog_id' | sort -un)
+		perf_held=$(perf_show | jq -r '.[].prog_id' | sort -un)
 		[ -z "$(comm -12 <(echo "$progs") <(echo "$loaded_progs") | grep .)" ] &&
 			[ -z "$(comm -12 <(echo "$links") <(echo "$loaded_links") | grep .)" ] &&
 			[ -z "$(comm -12 <(echo "$perf_progs") <(echo "$perf_held") | grep .)" ]
