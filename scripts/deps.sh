@@ -12,8 +12,9 @@ BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev ma
 # node and npm for the workloads and for fetching other node majors,
 # libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz),
 # libxml2-utils for xmllint (the heat map SVGs are well-formed XML), chromium
-# to open the --html report in a real browser.
-TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium)
+# to open the --html report in a real browser, util-linux and mount for
+# unshare -m and a private /tmp (the perf map tests).
+TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium util-linux mount)
 
 missing=()
 want=("${BUILD_PKGS[@]}")
