@@ -52,10 +52,12 @@ for sub in dns connect tcp loop callbacks; do
 	# programs and links in its fdinfo; then the same ids twice, 0.5 s apart
 	# (a record can come before the last attach).
 	ids_of() { { cat /proc/$nt/fdinfo/* 2>/dev/null || true; } | sed -n "s/^$1_id:[[:space:]]*//p" | sort -un; }
-	attached() {
-		grep -qE '"type":"(probe|sampler)"' "$out" && [ -n "$(ids_of prog)" ] && [ -n "$(ids_of link)" ]
-	}
-	wait_for 60 "nodetap $sub attached" attached
+	for ((i = 0; ; i++)); do
+		kill -0 $nt 2>/dev/null || fail "nodetap $sub exited before it was attached: $(cat "$TEST_TMP/$sub.err")"
+		grep -qE '"type":"(probe|sampler)"' "$out" && [ -n "$(ids_of prog)" ] && [ -n "$(ids_of link)" ] && break
+		[ $i -lt 600 ] || fail "nodetap $sub not attached after 60 s: programs '$(ids_of prog | tr '\n' ' ')', links '$(ids_of link | tr '\n' ' ')', output: $(head -c 600 "$out"), stderr: $(cat "$TEST_TMP/$sub.err")"
+		sleep 0.1
+	done
 	settled() {
 		local before
 		before=$(ids_of prog; ids_of link)
