@@ -19,6 +19,7 @@ cat >"$TEST_TMP/workload.js" <<'EOF'
 const net = require('net'), dns = require('dns');
 const srv = net.createServer(s => s.end('x')).listen(0, '127.0.0.1', () => {
 	const port = srv.address().port;
+	require('fs').writeFileSync(process.argv[2], `${process.pid}\n`);
 	setInterval(() => {
 		dns.lookup('localhost', () => {});
 		const c = net.connect(port, '127.0.0.1');
@@ -28,9 +29,11 @@ const srv = net.createServer(s => s.end('x')).listen(0, '127.0.0.1', () => {
 });
 setTimeout(() => process.exit(0), 120000);
 EOF
-"$NODE" "$TEST_TMP/workload.js" &
+"$NODE" "$TEST_TMP/workload.js" "$TEST_TMP/ready" &
 target=$!
 on_exit kill_wait $target
+# Until bash's child has exec'ed node, -p would find bash and no probe.
+wait_for 60 "the workload listening" test -s "$TEST_TMP/ready"
 
 # bpftool perf show walks every process's fds: one that exits meanwhile can
 # make it fail. Retried, bounded.
