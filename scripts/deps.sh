@@ -14,8 +14,9 @@ BUILD_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libiberty-dev li
 # libclang-rt-dev for libFuzzer and the sanitizer runtimes (make fuzz),
 # libxml2-utils for xmllint (the heat map SVGs are well-formed XML), chromium
 # to open the --html report and profile's SVG flame graphs in a real browser,
-# prometheus to scrape `nodetap monitor` in its tests, curl to read /metrics.
-TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium prometheus curl)
+# prometheus to scrape `nodetap monitor` in its tests, curl to read /metrics,
+# util-linux and mount for unshare -m and a private /tmp (the perf map tests).
+TEST_PKGS=(iproute2 jq libuv1-dev nodejs npm procps libclang-rt-dev libxml2-utils chromium prometheus curl util-linux mount)
 # What bench/ needs on top of the tests' (`scripts/deps.sh bench`, called by
 # bench/run): bpftrace, the tool nodetap is compared with; wrk, the HTTP load
 # of bench/loop_cost.sh; util-linux for unshare and taskset.

@@ -229,10 +229,12 @@ struct identity {
 struct proc {
 	int pid;
 	int root_fd;              /* O_PATH of /proc/PID/root, or -1 */
+	int mntns_fd;             /* /proc/PID/ns/mnt, or -1: see snapshot() */
 	int nspid;                /* the pid the process sees for itself */
 	uid_t uid;                /* effective uid: the perf map's owner */
 	bool have_uid, have_ident, have_maps;
 	bool pm_refused;          /* the perf map failed a safety check */
+	bool pm_capped_warned;    /* said once that the perf map was cut */
 	struct identity ident;
 	struct nt_maps maps;
 	struct elf_entry **map_elf; /* per mapping, NULL until resolved */
@@ -497,12 +499,14 @@ static void proc_reset(struct proc *p)
 {
 	if (p->root_fd >= 0)
 		close(p->root_fd);
+	if (p->mntns_fd >= 0)
+		close(p->mntns_fd);
 	if (p->have_maps)
 		nt_maps_free(&p->maps);
 	free(p->map_elf);
 	if (p->pm)
 		nt_perfmap_close(p->pm);
-	*p = (struct proc){ .pid = p->pid, .root_fd = -1 };
+	*p = (struct proc){ .pid = p->pid, .root_fd = -1, .mntns_fd = -1 };
 }
 
 static int snapshot(struct nt_symbolizer *s, struct proc *p, const struct identity *id)
@@ -512,9 +516,20 @@ static int snapshot(struct nt_symbolizer *s, struct proc *p, const struct identi
 	p->ident = *id;
 	p->have_ident = true;
 	snprintf(path, sizeof(path), "/proc/%d/root", p->pid);
-	/* An O_PATH fd of the root keeps the process's mount namespace (its
-	 * container's files, its /tmp) reachable after it exits. */
+	/* An O_PATH fd of the root keeps the process's root reachable after
+	 * it exits, but not what is mounted below it: when the last process of
+	 * a mount namespace exits, the namespace is torn down and its mounts
+	 * (a container's or unshare's own tmpfs on /tmp) are detached, so
+	 * /tmp/perf-PID.map would then resolve to the file underneath, the
+	 * host's. A reference to the namespace itself keeps its mounts. */
 	p->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", p->pid);
+	p->mntns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (p->mntns_fd < 0 && p->root_fd >= 0) {
+		/* Gone between the two opens: its root may already be bare. */
+		close(p->root_fd);
+		p->root_fd = -1;
+	}
 	read_status(p);
 	return read_maps(s, p);
 }
@@ -530,6 +545,7 @@ static struct proc *proc_get(struct nt_symbolizer *s, int pid, bool create)
 		return NULL;
 	p->pid = pid;
 	p->root_fd = -1;
+	p->mntns_fd = -1;
 	if (u64map_put(&s->procs, (uint64_t)(unsigned)pid, p)) {
 		free(p);
 		return NULL;
@@ -820,6 +836,27 @@ static bool name_from_elf(struct nt_symbolizer *s, const struct elf_entry *e,
 	return true;
 }
 
+/* Refresh P's perf map; say once when it outgrew what nodetap reads (a
+ * hostile or runaway file: later entries are not read, their frames stay
+ * unnamed, and the user should know why). */
+static int perfmap_refresh(struct nt_symbolizer *s, struct proc *p)
+{
+	struct nt_perfmap_stats pst;
+	char err[512];
+	int r = nt_perfmap_refresh(p->pm, err, sizeof(err));
+
+	if (r < 0)
+		warn(s, "pid %d: perf map %s", p->pid, err);
+	nt_perfmap_stats(p->pm, &pst);
+	if (pst.capped && !p->pm_capped_warned) {
+		p->pm_capped_warned = true;
+		warn(s, "pid %d: perf map /tmp/perf-%d.map is larger than %llu MB: "
+		     "read only its first %llu MB, JIT frames past them stay unnamed",
+		     p->pid, p->nspid, NT_PERFMAP_MAX_BYTES >> 20, NT_PERFMAP_MAX_BYTES >> 20);
+	}
+	return r;
+}
+
 /* Open P's perf map if there is none yet (a missing file is retried at most
  * once a second; a refused one not at all) and read what is new. */
 /* Is the perf map at PATH older than process P? Then an earlier process
@@ -891,8 +928,7 @@ static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
 	}
 	s->perfmaps = v;
 	s->perfmaps[s->nperfmaps++] = p->pm;
-	if (nt_perfmap_refresh(p->pm, err, sizeof(err)) < 0)
-		warn(s, "pid %d: perf map %s", p->pid, err);
+	perfmap_refresh(s, p);
 }
 
 /* Name OUT from P's perf map. With GROWN, re-read the file on a miss. */
@@ -900,20 +936,13 @@ static bool name_from_perfmap(struct nt_symbolizer *s, struct proc *p, uint64_t 
 			      bool grown, struct nt_frame *out)
 {
 	const struct nt_perfmap_sym *sym;
-	char err[512];
 
 	perfmap_open(s, p);
 	if (!p->pm)
 		return false;
 	sym = nt_perfmap_find(p->pm, addr);
-	if (!sym && grown) {
-		int r = nt_perfmap_refresh(p->pm, err, sizeof(err));
-
-		if (r < 0)
-			warn(s, "pid %d: perf map %s", p->pid, err);
-		if (r > 0)
-			sym = nt_perfmap_find(p->pm, addr);
-	}
+	if (!sym && grown && perfmap_refresh(s, p) > 0)
+		sym = nt_perfmap_find(p->pm, addr);
 	if (!sym)
 		return false;
 	out->kind = NT_FRAME_JS;

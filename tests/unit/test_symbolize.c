@@ -230,6 +230,32 @@ out:
 	munmap((void *)(uintptr_t)jit, 4096);
 }
 
+/* A perf map past the read bound (a sparse file: holes, no newline) is
+ * read up to the bound and said so, once: the JIT frames it would have
+ * named further on stay unnamed for a reason the user is told. */
+TEST(symbolize_warns_once_perfmap_over_read_bound)
+{
+	struct nt_symbolizer *s = nt_symbolizer_new();
+	uint64_t jit = map_jit(4096);
+	char path[64], warning[512] = "";
+	struct nt_frame f;
+
+	remove_perfmap(getpid());
+	write_perfmap(getpid(), "");
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	CHECK(truncate(path, (off_t)NT_PERFMAP_MAX_BYTES + 4096) == 0);
+	nt_symbolizer_set_warn(s, collect_warning, warning);
+	nt_symbolize_user(s, getpid(), jit, &f);
+	CHECK_EQ_STR(f.name, "[jit]+0x0");
+	CHECK(strstr(warning, "larger than 256 MB") != NULL);
+	warning[0] = '\0';
+	nt_symbolize_user(s, getpid(), jit + 8, &f);
+	CHECK_EQ_STR(warning, "");
+	remove_perfmap(getpid());
+	nt_symbolizer_free(s);
+	munmap((void *)(uintptr_t)jit, 4096);
+}
+
 /* A child that writes its own perf map naming JIT, reports ready on READY,
  * and waits until killed. */
 static pid_t spawn_child(uint64_t jit, int ready[2])
