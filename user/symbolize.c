@@ -874,7 +874,10 @@ static bool perfmap_stale(const struct proc *p, const char *path)
 
 	if (!p->have_ident || hz <= 0)
 		return false;
-	fd = nt_open_in_root(p->root_fd, path, O_RDONLY | O_CLOEXEC);
+	/* O_PATH | O_NOFOLLOW: only its times are wanted. The file is the
+	 * traced side's: a FIFO must not block nodetap (an open for reading
+	 * would), a symlink must not be followed (nt_perfmap_open refuses it). */
+	fd = nt_open_in_root(p->root_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;   /* nt_perfmap_open says why */
 	if (fstat(fd, &st)) {
