@@ -1630,7 +1630,7 @@ int cmd_loop(int argc, char **argv)
 				  c.skel->progs.nt_fork, &fork_link)))
 		goto out;
 	if (nt_hm_out_on(&c.hm) &&
-	    (rc = nt_hm_out_start(&c.hm, "event-loop lag of each sample", nt_now_ns(),
+	    (rc = nt_hm_out_start(&c.hm, "event-loop lag", nt_now_ns(),
 				  c.skel->bss->nt_losses)))
 		goto out;
 	if ((rc = nt_samplers_open("loop", c.skel->progs.loop_sample, c.period_ns, &c.samplers)))
