@@ -21,6 +21,9 @@
 const volatile __u64 period_ns = 10101010;       /* the sampling period */
 const volatile __u64 record_after_ns = 10101010; /* lag from which samples
                                                     go to the loader */
+const volatile bool record_lags = false;         /* every sample's lag goes
+                                                    to the loader (its heat
+                                                    map); see loop_lag_event */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -115,8 +118,25 @@ int loop_sample(struct bpf_perf_event_data *ctx)
 	slot = nt_log2_slot(lag / 1000);
 	if (slot < NT_HIST_SLOTS) /* always: restated for the verifier */
 		l->hist[slot]++;
-	if (lag < record_after_ns)
+	if (lag < record_after_ns) {
+		struct loop_lag_event *le;
+
+		if (!record_lags)
+			return 0;
+		le = bpf_ringbuf_reserve(&events, sizeof(*le), 0);
+		if (!le) {
+			nt_lose(NT_LOSS_RINGBUF);
+			return 0;
+		}
+		le->type = LOOP_EV_LAG;
+		le->pid = pid;
+		le->tid = tid;
+		le->kernel = kernel;
+		le->time_ns = now;
+		le->lag_ns = lag;
+		bpf_ringbuf_submit(le, nt_ringbuf_flags(&events));
 		return 0;
+	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		nt_lose(NT_LOSS_RINGBUF);

@@ -9,6 +9,7 @@
  * well apart from that enum's values. */
 #define LOOP_EV_SAMPLE 200   /* struct loop_sample_event */
 #define LOOP_EV_EXEC   201   /* struct loop_exec_event */
+#define LOOP_EV_LAG    202   /* struct loop_lag_event (--heatmap, --html) */
 
 /* uv_loop_t on x86_64, where libuv 1.x keeps it (UV_LOOP_PRIVATE_FIELDS);
  * checked against node v20's DWARF (gdb `ptype /o uv_loop_t`) and, at run
@@ -78,6 +79,19 @@ struct loop_sample_event {
 	                                  in a function without a frame yet (see
 	                                  user/leafcaller.c); 0: not read */
 	unsigned long long ips[NT_MAX_STACK_DEPTH];  /* innermost first */
+};
+
+/* The lag of one sample under record_after_ns, sent only when the loader
+ * draws a heat map (record_lags): 32 bytes a sample, at 99 Hz per loop
+ * thread. Samples at or above record_after_ns come as loop_sample_event,
+ * which carries the same (time_ns - loop_time_ms). */
+struct loop_lag_event {
+	unsigned int type;             /* LOOP_EV_LAG */
+	unsigned int pid;
+	unsigned int tid;
+	unsigned int kernel;
+	unsigned long long time_ns;    /* bpf_ktime_get_ns() at the sample */
+	unsigned long long lag_ns;
 };
 
 /* A traced process exec'ed: its loops are gone, a new one may come. */

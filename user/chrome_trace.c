@@ -90,6 +90,11 @@ void nt_ct_field_u64(struct nt_ctrace *t, const char *key, uint64_t v)
 	fprintf(t->f, ",\"%s\":%llu", key, (unsigned long long)v);
 }
 
+void nt_ct_field_u64_str(struct nt_ctrace *t, const char *key, uint64_t v)
+{
+	fprintf(t->f, ",\"%s\":\"%llu\"", key, (unsigned long long)v);
+}
+
 static void arg_key(struct nt_ctrace *t, const char *key)
 {
 	fprintf(t->f, "%s\"%s\":", t->nargs < 0 ? ",\"args\":{" : ",", key);
@@ -137,8 +142,11 @@ static void metadata(struct nt_ctrace *t, const char *what, uint32_t pid, uint32
 	nt_ct_event_end(t);
 }
 
-void nt_ct_name_thread(struct nt_ctrace *t, uint32_t pid, uint32_t tid,
-		       const char *comm, size_t comm_len)
+/* Names PID's process (its row, tid 0 in our list) if not done yet, then
+ * TID; with /proc's names when READ, else (or when /proc has none) the
+ * names given. */
+static void name_pair(struct nt_ctrace *t, uint32_t pid, uint32_t tid, bool read,
+		      const char *pname, size_t plen, const char *tname, size_t tlen)
 {
 	char name[64];
 
@@ -148,28 +156,59 @@ void nt_ct_name_thread(struct nt_ctrace *t, uint32_t pid, uint32_t tid,
 		t->unnamed++;
 		return;
 	}
-	/* The process first (its row, tid 0 in our list), then the thread. */
 	if (!seen(t, pid, 0)) {
-		if (t->read_name(pid, 0, name, sizeof(name)))
+		if (read && t->read_name(pid, 0, name, sizeof(name)))
 			metadata(t, "process_name", pid, pid, name, sizeof(name));
 		else
-			metadata(t, "process_name", pid, pid, comm, comm_len);
+			metadata(t, "process_name", pid, pid, pname, plen);
 		t->named[t->nnamed++] = (struct nt_ct_thread){ pid, 0 };
 		if (t->nnamed >= NT_CT_MAX_NAMED)
 			return;
 	}
-	if (t->read_name(pid, tid, name, sizeof(name)))
+	if (read && t->read_name(pid, tid, name, sizeof(name)))
 		metadata(t, "thread_name", pid, tid, name, sizeof(name));
 	else
-		metadata(t, "thread_name", pid, tid, comm, comm_len);
+		metadata(t, "thread_name", pid, tid, tname, tlen);
 	t->named[t->nnamed++] = (struct nt_ct_thread){ pid, tid };
+}
+
+void nt_ct_name_thread(struct nt_ctrace *t, uint32_t pid, uint32_t tid,
+		       const char *comm, size_t comm_len)
+{
+	name_pair(t, pid, tid, true, comm, comm_len, comm, comm_len);
+}
+
+void nt_ct_name_as(struct nt_ctrace *t, uint32_t pid, uint32_t tid, const char *pname,
+		   size_t plen, const char *tname, size_t tlen)
+{
+	name_pair(t, pid, tid, false, pname, plen, tname, tlen);
+}
+
+void nt_ct_frames_begin(struct nt_ctrace *t)
+{
+	fputs("\n],\"stackFrames\":{", t->f);
+	t->frames = true;
+}
+
+void nt_ct_frame(struct nt_ctrace *t, uint64_t id, const char *name, const char *category,
+		 uint64_t parent)
+{
+	fprintf(t->f, "%s\n\"%llu\":{\"name\":", t->any_frame ? "," : "", (unsigned long long)id);
+	nt_json_write_string(t->f, name, strlen(name));
+	fprintf(t->f, ",\"category\":\"%s\"", category);
+	if (parent)
+		fprintf(t->f, ",\"parent\":\"%llu\"", (unsigned long long)parent);
+	fputc('}', t->f);
+	t->any_frame = true;
 }
 
 int nt_ct_end(struct nt_ctrace *t, uint64_t lost_events)
 {
-	fprintf(t->f, "\n],\"displayTimeUnit\":\"ms\",\"otherData\":{\"clock\":\"CLOCK_MONOTONIC\","
-		"\"tool\":\"nodetap trace\",\"events\":%llu,\"lost_events\":%llu,"
-		"\"threads_not_named\":%llu}}\n", (unsigned long long)t->events,
+	fputs(t->frames ? "}," : "\n],", t->f);
+	fprintf(t->f, "\"displayTimeUnit\":\"ms\",\"otherData\":{\"clock\":\"CLOCK_MONOTONIC\","
+		"\"tool\":\"%s\",\"events\":%llu,\"lost_events\":%llu,"
+		"\"threads_not_named\":%llu}}\n", t->tool ? t->tool : "nodetap trace",
+		(unsigned long long)t->events,
 		(unsigned long long)lost_events, (unsigned long long)t->unnamed);
 	fflush(t->f);
 	return ferror(t->f) ? -EIO : 0;

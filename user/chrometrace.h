@@ -4,14 +4,17 @@
  * time (microseconds of CLOCK_MONOTONIC, the clock of every nodetap
  * timestamp, so it lines up with other nodetap records), on its process
  * and thread, pointing with "sf" at its stack in "stackFrames"; process and
- * thread names as "M" metadata events. */
+ * thread names as "M" metadata events. Written through chrome_trace.h,
+ * the one writer of the format (nodetap trace uses it too). */
 #ifndef NODETAP_CHROMETRACE_H
 #define NODETAP_CHROMETRACE_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "stackprof.h"
 
-/* Write the samples of P to F. Returns 0 or -errno. */
-int nt_chrometrace_write(FILE *f, const struct nt_profile *p);
+/* Write the samples of P to F; LOST: samples taken but not in P (said in
+ * otherData.lost_events). Returns 0 or -errno. */
+int nt_chrometrace_write(FILE *f, const struct nt_profile *p, uint64_t lost);
 
 #endif

@@ -24,6 +24,7 @@
 #include "common.h"
 #include "escape.h"
 #include "hist.h"
+#include "heatmap_out.h"
 #include "json.h"
 #include "leafcaller.h"
 #include "loop.h"
@@ -155,6 +156,7 @@ struct loop_ctx {
 	int nblocks;
 	uint64_t last_report_ns, last_rescan_ns, last_check_ns;
 	int loops_fd;
+	struct nt_hm_out hm;         /* --heatmap, --html: the lag of every sample */
 	struct { dev_t dev; ino_t ino; } bins[NT_MAX_BINARIES];  /* --binary files */
 	int nbins;
 };
@@ -996,6 +998,7 @@ static void tick(void *arg)
 	 * about 10 us): ring_buffer__poll sees only those that did wake it.
 	 * Take the others now, at most 0.1 s late. */
 	ring_buffer__consume(c->session.rb);
+	nt_hm_out_tick(&c->hm);
 	if (now - c->last_check_ns >= GROUP_CHECK_NS) {
 		c->last_check_ns = now;
 		check_groups(c);
@@ -1014,6 +1017,16 @@ static void tick(void *arg)
 	}
 }
 
+/* A sample's lag for the heat map: it ended an iteration's wait at TIME_NS. */
+static void heatmap_add(struct loop_ctx *c, const struct lloop *l, uint64_t time_ns,
+			uint64_t lag_ns, bool kernel)
+{
+	const char *kind = loop_kind(l);
+
+	nt_hm_out_add(&c->hm, time_ns, lag_ns, (uint32_t)l->pid, (uint32_t)l->tid, kind,
+		      strlen(kind), kernel ? "sampled in the kernel" : "sampled in user code");
+}
+
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct loop_ctx *c = arg;
@@ -1028,11 +1041,23 @@ static int on_event(void *arg, void *data, size_t len)
 
 		if (!l || l->pid != (pid_t)ev->pid)
 			return 0;
+		if (nt_hm_out_on(&c->hm)) {
+			uint64_t t_ns = ms_to_ns(ev->loop_time_ms);
+
+			heatmap_add(c, l, ev->time_ns, ev->time_ns > t_ns ? ev->time_ns - t_ns : 0,
+				    ev->kernel);
+		}
 		if (l->g.open && l->g.t_ms != ev->loop_time_ms) {
 			l->g.end_delay = ev->run_delay_ns;
 			close_group(c, l, group_end(c, l, ev->loop_time_ms, ev->time_ns), false, NULL);
 		}
 		group_add(c, l, ev);
+	} else if (type == LOOP_EV_LAG && len >= sizeof(struct loop_lag_event)) {
+		const struct loop_lag_event *ev = data;
+		struct lloop *l = find_loop(c, (pid_t)ev->tid);
+
+		if (l && l->pid == (pid_t)ev->pid)
+			heatmap_add(c, l, ev->time_ns, ev->lag_ns, ev->kernel);
 	} else if (type == LOOP_EV_EXEC && len >= sizeof(struct loop_exec_event)) {
 		const struct loop_exec_event *ev = data;
 
@@ -1401,6 +1426,11 @@ static int report(void *arg, bool final)
 		fprintf(stderr, "nodetap loop: out of memory for the report\n");
 		return NT_EXIT_RUNTIME;
 	}
+	if (nt_hm_out_report(&c->hm, final)) {
+		free(st);
+		free(ongoing);
+		return NT_EXIT_RUNTIME;
+	}
 	check_groups(c);
 	for (int i = 0; i < c->nloops; i++) {
 		struct lloop *l = c->loops[i];
@@ -1461,6 +1491,8 @@ static int handle_opt(int key, const char *arg, void *ctx)
 {
 	struct loop_ctx *c = ctx;
 
+	if (nt_hm_out_is_opt(key))
+		return nt_hm_out_opt(&c->hm, "loop", key, arg);
 	switch (key) {
 	case 't':
 	case OPT_THRESHOLD:
@@ -1481,6 +1513,7 @@ static int handle_opt(int key, const char *arg, void *ctx)
 static const struct option loop_opts[] = {
 	{ "threshold", required_argument, NULL, 't' },
 	{ "frequency", required_argument, NULL, 'F' },
+	NT_HM_LONG_OPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -1496,6 +1529,8 @@ static const char loop_help[] =
 "  nodetap loop -p 1234 10            pid 1234, a report every 10 seconds\n"
 "  nodetap loop --events -t 50 -- node --perf-basic-prof --interpreted-frames-native-stack app.js\n"
 "                                     print each blockage of 50 ms or more as it ends\n"
+"  nodetap loop --heatmap lag.svg -p 1234   the lag of every sample over time\n"
+"                                     as a heat map (docs/heatmap.md)\n"
 "\n"
 "Reading the report: one line per loop: iterations per second (node >= 20),\n"
 "ON-CPU (the share of time its thread ran), the lag of the samples (P50, P99:\n"
@@ -1508,7 +1543,10 @@ static const char loop_help[] =
 "\n"
 "Options of loop:\n"
 "  -t, --threshold MS       report iterations that run MS or longer (default 100)\n"
-"  -F, --frequency HZ       samples per second on each CPU (default 99, 1-1000)\n";
+"  -F, --frequency HZ       samples per second on each CPU (default 99, 1-1000)\n"
+NT_HM_HELP
+"                           (for loop: one event per sample of a running loop;\n"
+"                           the latency is the sample's lag)\n";
 
 int cmd_loop(int argc, char **argv)
 {
@@ -1531,6 +1569,8 @@ int cmd_loop(int argc, char **argv)
 	rc = nt_parse_options(argc, argv, &spec, &c.o);
 	if (rc)
 		return rc < 0 ? NT_EXIT_OK : rc;
+	if ((rc = nt_hm_out_check(&c.hm, &c.o)))
+		return rc;
 	if ((rc = nt_bpf_setup(&c.o)))
 		return rc;
 	if ((rc = nt_targets_find(&c.o, &targets)))
@@ -1564,6 +1604,7 @@ int cmd_loop(int argc, char **argv)
 	 * loader: a blockage loses at most its first sample. */
 	c.skel->rodata->record_after_ns = c.period_ns < ms_to_ns(c.threshold_ms) / 2 ?
 					  c.period_ns : ms_to_ns(c.threshold_ms) / 2;
+	c.skel->rodata->record_lags = nt_hm_out_on(&c.hm);
 	if ((rc = loop_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap loop: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
@@ -1587,6 +1628,10 @@ int cmd_loop(int argc, char **argv)
 	}
 	if ((rc = nt_setup_filter(&c.session, &c.o, c.skel->maps.traced_pids,
 				  c.skel->progs.nt_fork, &fork_link)))
+		goto out;
+	if (nt_hm_out_on(&c.hm) &&
+	    (rc = nt_hm_out_start(&c.hm, "event-loop lag", nt_now_ns(),
+				  c.skel->bss->nt_losses)))
 		goto out;
 	if ((rc = nt_samplers_open("loop", c.skel->progs.loop_sample, c.period_ns, &c.samplers)))
 		goto out;
@@ -1652,5 +1697,6 @@ out:
 	nt_uv_cache_free(c.cache);
 	nt_symbolizer_free(c.sym);
 	nt_targets_free(&targets);
+	nt_hm_out_free(&c.hm);
 	return rc;
 }

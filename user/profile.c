@@ -424,7 +424,7 @@ static int cpuprofile_fn(FILE *f, const struct nt_profile *p, const void *arg)
 
 static int trace_fn(FILE *f, const struct nt_profile *p, const void *arg)
 {
-	return nt_chrometrace_write(f, p);
+	return nt_chrometrace_write(f, p, *(const uint64_t *)arg);
 }
 
 /* The files, from the whole run: the counts as they are (not an interval's
@@ -457,8 +457,13 @@ static int write_files(struct prof_ctx *c, uint64_t now)
 		rc |= write_file(c, c->svg, "the SVG flame graph", svg_fn, &p, title);
 	if (c->cpuprofile)
 		rc |= write_file(c, c->cpuprofile, "the .cpuprofile", cpuprofile_fn, &p, NULL);
-	if (c->trace)
-		rc |= write_file(c, c->trace, "the trace", trace_fn, &p, NULL);
+	if (c->trace) {
+		/* Samples the timeline lacks: past its bound, or dropped by
+		 * the ring buffer on their way. */
+		uint64_t lost = c->raw_dropped + c->skel->bss->nt_losses[NT_LOSS_RINGBUF];
+
+		rc |= write_file(c, c->trace, "the trace", trace_fn, &p, &lost);
+	}
 	nt_profile_free(&p);
 	return rc ? NT_EXIT_RUNTIME : 0;
 }

@@ -7,7 +7,7 @@
 
 NT=$REPO/nodetap
 
-for cmd in dns connect; do
+for cmd in dns connect loop; do
 	expect 2 "--heatmap-column needs --heatmap FILE.svg\|- or --html FILE" $cmd --heatmap-column 2
 	expect 2 "--html: give a file name" $cmd --html ''
 	expect 2 "--html needs a value" $cmd --html

@@ -88,3 +88,5 @@ assert_eq "$n" "$(jq '[.traceEvents[] | select(.ph == "P")] | length' "$TEST_TMP
 assert_ge "$(jq '[.traceEvents[] | select(.ph == "M" and .name == "thread_name")] | length' "$TEST_TMP/p.trace.json")" 1 "thread names"
 assert_eq 0 "$(jq '[.traceEvents[] | select(.ph == "P") | .sf as $f | select(.sf == null)] | length' "$TEST_TMP/p.trace.json")" "samples without a stack frame"
 assert_eq true "$(jq '[.traceEvents[] | select(.ph == "P") | .sf] - (.stackFrames | keys) | length == 0' "$TEST_TMP/p.trace.json")" "every sample's frame is in stackFrames"
+assert_jq "$TEST_TMP/p.trace.json" '.otherData.tool' "nodetap profile" "the trace's writer"
+assert_jq "$TEST_TMP/p.trace.json" '.otherData.clock' CLOCK_MONOTONIC "the trace's clock"

@@ -14,12 +14,16 @@
 //           nothing, for S seconds (default 3)
 //   epoll   nothing at all for S seconds: one timer, the loop asleep in
 //           epoll_wait the whole time
+//   shift   for S seconds, a timer every INTERVAL ms that busy-waits
+//           --small-ms (default 3): short iterations; then as block
 //
 // With --go FILE it starts only once FILE exists (at most 20 s), so that a
 // tracer can attach first (in worker mode, the worker starts at once and
 // waits to block); it creates FILE.ready once its event loop runs (node's
 // start-up is over: the loop's first iteration is long). With --out FILE it writes, at the end,
-// {"pid":P,"blocks_ms":[measured durations]}. Exits 0.
+// {"pid":P,"blocks_ms":[measured durations],"block_starts_ns":[when each
+// began],"shift_ns":T} (times of process.hrtime: CLOCK_MONOTONIC; shift_ns:
+// when shift mode's short iterations ended). Exits 0.
 'use strict';
 const fs = require('fs');
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
@@ -27,12 +31,16 @@ const { Worker, isMainThread, parentPort, workerData } = require('worker_threads
 // Blocks N times; calls done(durations) at the end. The timer callback is
 // the function with the known name itself, so that V8 cannot inline it
 // away into a caller (it is called from node's timer list).
+const blockStarts = [];   // process.hrtime of each block's start
+let shiftNs = null;
+
 function blockRepeatedly(opts, done) {
 	const durations = [];
 	let left = opts.count;
 	function busyWaitForNodetap() {
 		const ms = opts.blockMs[durations.length % opts.blockMs.length];
 		const t0 = process.hrtime.bigint();
+		blockStarts.push(String(t0));
 		// Date.now() is V8's own (C++): the wait calls no other JavaScript
 		// function (process.hrtime is a getter, .bigint a JS function),
 		// so every sample of it has this function as its innermost JS.
@@ -80,13 +88,15 @@ const opts = {
 	gapMs: Number(opt('--gap-ms', 300)),
 	seconds: Number(opt('--seconds', 3)),
 	intervalMs: Number(opt('--interval-ms', 20)),
+	smallMs: Number(opt('--small-ms', 3)),
 };
 const go = opt('--go');
 const out = opt('--out');
 
 function finish(blocks) {
 	if (out)
-		fs.writeFileSync(out, JSON.stringify({ pid: process.pid, blocks_ms: blocks }) + '\n');
+		fs.writeFileSync(out, JSON.stringify({ pid: process.pid, blocks_ms: blocks,
+			block_starts_ns: blockStarts, shift_ns: shiftNs }) + '\n');
 	process.exit(0);
 }
 
@@ -100,6 +110,19 @@ function start() {
 	case 'idle': {
 		const t = setInterval(() => {}, opts.intervalMs);
 		setTimeout(() => { clearInterval(t); finish([]); }, opts.seconds * 1000);
+		break;
+	}
+	case 'shift': {
+		const t = setInterval(() => {
+			const end = Date.now() + opts.smallMs;
+			while (Date.now() < end)
+				;
+		}, opts.intervalMs);
+		setTimeout(() => {
+			clearInterval(t);
+			shiftNs = String(process.hrtime.bigint());
+			blockRepeatedly(opts, finish);
+		}, opts.seconds * 1000);
 		break;
 	}
 	case 'epoll':

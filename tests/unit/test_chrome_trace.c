@@ -56,3 +56,39 @@ TEST(chrome_trace_events)
 	nt_ct_free(&t);
 	free(buf);
 }
+
+/* Samples ("P") pointing into "stackFrames", named with the names given
+ * (a profile is written after its processes are gone), and who wrote it. */
+TEST(chrome_trace_samples_and_frames)
+{
+	struct nt_ctrace t;
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f = open_memstream(&buf, &sz);
+
+	CHECK_EQ_INT(nt_ct_begin(&t, f), 0);
+	t.read_name = fake_name;   /* must not be asked */
+	t.tool = "nodetap profile";
+	nt_ct_name_as(&t, 10, 12, "node (10)", 9, "main\033", 5);
+	nt_ct_event(&t, "P", "cpu sample", "cpu", 10, 12, 1500);
+	nt_ct_field_u64_str(&t, "sf", 2);
+	nt_ct_arg_i64(&t, "cpu", 1);
+	nt_ct_event_end(&t);
+	nt_ct_frames_begin(&t);
+	nt_ct_frame(&t, 1, "node (10)", "process", 0);
+	nt_ct_frame(&t, 2, "fn\"x a.js:1:2", "js", 1);
+	CHECK_EQ_INT(nt_ct_end(&t, 3), 0);
+	fclose(f);
+	CHECK(strstr(buf, "\"name\":\"process_name\",\"cat\":\"__metadata\",\"pid\":10,\"tid\":10,"
+		      "\"ts\":0.000,\"args\":{\"name\":\"node (10)\"}}") != NULL);
+	CHECK(strstr(buf, "\"tid\":12,\"ts\":0.000,\"args\":{\"name\":\"main\\\\x1b\"}}") != NULL);
+	CHECK(strstr(buf, "{\"ph\":\"P\",\"name\":\"cpu sample\",\"cat\":\"cpu\",\"pid\":10,\"tid\":12,"
+		      "\"ts\":1.500,\"sf\":\"2\",\"args\":{\"cpu\":1}}\n],\"stackFrames\":{\n"
+		      "\"1\":{\"name\":\"node (10)\",\"category\":\"process\"},\n"
+		      "\"2\":{\"name\":\"fn\\\"x a.js:1:2\",\"category\":\"js\",\"parent\":\"1\"}},"
+		      "\"displayTimeUnit\":\"ms\",\"otherData\":{\"clock\":\"CLOCK_MONOTONIC\","
+		      "\"tool\":\"nodetap profile\",\"events\":3,\"lost_events\":3,") != NULL);
+	CHECK(strstr(buf, "]0;x") == NULL);   /* fake_name (/proc) was not asked */
+	nt_ct_free(&t);
+	free(buf);
+}
