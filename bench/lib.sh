@@ -148,6 +148,22 @@ bt_connect_script() { # BINARY PID
 prog_ids_of() { # PID
 	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u
 }
+# bpf_ids_of PID prog|link: the BPF program or link ids process PID holds
+# (from its fdinfo): its own, whatever else runs on the machine. One a line.
+bpf_ids_of() {
+	{ cat /proc/"$1"/fdinfo/* 2>/dev/null || true; } | sed -n "s/^$2_id:[[:space:]]*//p" | sort -un
+}
+# bpf_ids_gone PROGS LINKS: true once none of these ids (one a line) is
+# loaded any more.
+bpf_ids_gone() {
+	! bpftool -j prog show | jq -r '.[].id' | grep -qxF "$1" &&
+		! bpftool -j link show | jq -r '.[].id' | grep -qxF "$2"
+}
+# A TCP port free on 127.0.0.1 now (the kernel's pick).
+free_port() {
+	"${NODE:-node}" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
 # bt_leftovers IDS: what a finished bpftrace left behind: tracefs mounts on the
 # host, uprobe or kprobe events in tracefs (looked at in a private mount
 # namespace), and any of its BPF programs (IDS, from prog_ids_of while it
