@@ -17,7 +17,7 @@ TMP=$(mktemp -d /tmp/nodetap-bench-monitor.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
-free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'; }
+. bench/lib.sh # free_port
 
 # measure NAME PORT PID: one row of the table.
 measure() {
