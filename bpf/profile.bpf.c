@@ -323,8 +323,9 @@ static __always_inline __s32 offcpu_user_stack(struct offcpu_scratch *sc)
 
 static __always_inline __s32 offcpu_kernel_stack(void *ctx, struct offcpu_scratch *sc)
 {
-	/* Skips this program and bpf_trace_run4: it starts at __schedule. */
-	long len = bpf_get_stack(ctx, sc->st.ips, sizeof(sc->st.ips), 2);
+	/* Skips this program, bpf_trace_run4 and __traceiter_sched_switch: it
+	 * starts at __schedule. */
+	long len = bpf_get_stack(ctx, sc->st.ips, sizeof(sc->st.ips), 3);
 
 	if (len <= 0)
 		return -1;

@@ -42,15 +42,20 @@ log "the app measured wait $wait_ms ms, spawn $spawn_ms ms, busy $busy_ms ms; of
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / 1000 / b }'; }
 assert_ge "$(ratio "$wait_us" "$wait_ms")" 0.75 "off-CPU time under waitSyncForNodetap / its measured time"
 assert_le "$(ratio "$wait_us" "$wait_ms")" 1.25 "off-CPU time under waitSyncForNodetap / its measured time"
-assert_ge "$(ratio "$spawn_us" "$spawn_ms")" 0.75 "off-CPU time under readSlowForNodetap / its measured time"
-assert_le "$(ratio "$spawn_us" "$spawn_ms")" 1.25 "off-CPU time under readSlowForNodetap / its measured time"
+# v18's libuv keeps no frame pointers, and its uv_run / uv__io_poll frames
+# sit between the epoll_wait that blocks and node's frames: that stack
+# ends there (docs/profile.md, limits); v20 and later walk through it.
+if [ "$NODE_MAJOR" -ge 20 ]; then
+	assert_ge "$(ratio "$spawn_us" "$spawn_ms")" 0.75 "off-CPU time under readSlowForNodetap / its measured time"
+	assert_le "$(ratio "$spawn_us" "$spawn_ms")" 1.25 "off-CPU time under readSlowForNodetap / its measured time"
+fi
 # The busy function is preempted on a loaded machine, but never blocks: at
 # most 5% of the time blocked in the futex (a page fault on a file page
 # would be a real block; there are none in an integer loop).
 assert_le "$busy_us" "$((wait_us / 20))" "off-CPU us under busyForNodetap (of $wait_us under the wait)"
 assert_eq 0 "$(grep -cvE '^.+ [0-9]+$' "$TEST_TMP/folded" || true)" "lines that are not 'stack MICROSECONDS'"
 # From the process through JavaScript to the futex in the kernel.
-assert_ge "$(grep -cE '^(node|MainThread);.*;waitSyncForNodetap [^;]*;.*futex.*;schedule;__schedule [0-9]+$' "$TEST_TMP/folded")" 1 \
+assert_ge "$(grep -cE '^(node|MainThread);.*;waitSyncForNodetap [^;]*;.*futex[^;]*;.*schedule[^;]* [0-9]+$' "$TEST_TMP/folded")" 1 \
 	"a folded stack from the process through waitSyncForNodetap to the kernel's futex wait"
 
 # The text report and the SVG, by -p on a running process (20 waits: 4 s).
