@@ -137,7 +137,7 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 16384);                  /* the loader: 1 for the CPU profile */
 	__type(key, __u32);                          /* thread id */
 	__type(value, struct profile_offcpu_start);
 } offcpu_start SEC(".maps");
@@ -323,8 +323,9 @@ static __always_inline __s32 offcpu_user_stack(struct offcpu_scratch *sc)
 
 static __always_inline __s32 offcpu_kernel_stack(void *ctx, struct offcpu_scratch *sc)
 {
-	/* Skips this program, bpf_trace_run4 and __traceiter_sched_switch: it
-	 * starts at __schedule. */
+	/* Skips this program and the tracepoint's own frames (bpf_trace_run4,
+	 * __traceiter_sched_switch): the stack starts at schedule, the same
+	 * innermost frame for every block. */
 	long len = bpf_get_stack(ctx, sc->st.ips, sizeof(sc->st.ips), 3);
 
 	if (len <= 0)

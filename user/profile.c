@@ -703,6 +703,8 @@ int cmd_profile(int argc, char **argv)
 	c.skel->rodata->emit_samples = wants_timeline(&c);
 	bpf_map__set_max_entries(c.skel->maps.stacks, c.off_cpu ? 1 : STACK_ENTRIES);
 	bpf_map__set_max_entries(c.skel->maps.offcpu_stacks, c.off_cpu ? OFFCPU_STACK_ENTRIES : 1);
+	if (!c.off_cpu)
+		bpf_map__set_max_entries(c.skel->maps.offcpu_start, 1);
 	/* One unit in the counts: samples or time blocked, never both. */
 	bpf_program__set_autoload(c.off_cpu ? c.skel->progs.profile_sample : c.skel->progs.profile_offcpu,
 				  false);
