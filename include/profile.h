@@ -29,6 +29,16 @@ struct profile_file_key {
 
 /* One sample, sent only for the outputs that keep time (--cpuprofile,
  * --trace). */
+/* --off-cpu: a traced thread that blocked, noted at its switch-out (in the
+ * kernel's start map, keyed by thread id) until it runs again. */
+struct profile_offcpu_start {
+	unsigned long long time_ns;   /* bpf_ktime_get_ns() at the switch-out */
+	unsigned int pid;
+	int user_stack;
+	int kernel_stack;
+	char comm[NT_COMM_LEN];
+};
+
 struct profile_sample_event {
 	unsigned int type;        /* PROFILE_EV_SAMPLE */
 	unsigned int pid;

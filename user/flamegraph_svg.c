@@ -150,6 +150,7 @@ static const char script[] =
 "]]></script>\n";
 
 struct ctx {
+	const char *unit;   /* of the counts; NULL: samples */
 	FILE *f;
 	const struct nt_ptree *t;
 	double total;
@@ -195,8 +196,11 @@ static int draw(struct ctx *c, size_t i, int d, double x)
 	put_xml(c->f, n->frame->label);
 	fprintf(c->f, "\"><title>");
 	put_xml(c->f, n->frame->label);
-	fprintf(c->f, " (%llu sample%s, %.2f%%)</title>", (unsigned long long)n->total,
-		n->total == 1 ? "" : "s", 100.0 * w);
+	if (c->unit)
+		fprintf(c->f, " (%llu %s, %.2f%%)</title>", (unsigned long long)n->total, c->unit, 100.0 * w);
+	else
+		fprintf(c->f, " (%llu sample%s, %.2f%%)</title>", (unsigned long long)n->total,
+			n->total == 1 ? "" : "s", 100.0 * w);
 	fprintf(c->f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" "
 		"data-fill=\"%s\" rx=\"2\" ry=\"2\"/>", px, y, pw, FRAME_H - 1, fill, fill);
 	fprintf(c->f, "<text x=\"%.2f\" y=\"%d\">", px + 3, y + FRAME_H - 5);
@@ -242,7 +246,7 @@ static int draw(struct ctx *c, size_t i, int d, double x)
 int nt_flamegraph_svg_write(FILE *f, const struct nt_profile *p, const char *title)
 {
 	struct nt_ptree t;
-	struct ctx c = { .f = f };
+	struct ctx c = { .f = f, .unit = p->unit };
 	const struct nt_pnode **procs = NULL;
 	int np = 0, err;
 	double x = 0;
@@ -269,8 +273,8 @@ int nt_flamegraph_svg_write(FILE *f, const struct nt_profile *p, const char *tit
 	fprintf(f, "<text x=\"%d\" y=\"24\" id=\"search\" text-anchor=\"end\">Search</text>\n", WIDTH - PAD);
 	fprintf(f, "<text x=\"%d\" y=\"44\" id=\"details\"> </text>\n", PAD);
 	fprintf(f, "<text x=\"%d\" y=\"44\" id=\"matched\" text-anchor=\"end\"> </text>\n", WIDTH - PAD);
-	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%llu samples</text>\n", WIDTH / 2 + 300, 44,
-		(unsigned long long)t.nodes[0].total);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%llu %s</text>\n", WIDTH / 2 + 300, 44,
+		(unsigned long long)t.nodes[0].total, p->unit ? p->unit : "samples");
 	for (size_t k = t.nodes[0].first_child; k; k = t.nodes[k].next_sibling)
 		np++;
 	procs = malloc((size_t)(np ? np : 1) * sizeof(*procs));

@@ -8,7 +8,11 @@
  * processes' mappings were noted when each stack was first seen, so a
  * process that exited is still named). The timeline outputs (--cpuprofile,
  * --trace) also need every sample in time order: only then does the sampler
- * send each one to the ring buffer. */
+ * send each one to the ring buffer.
+ *
+ * --off-cpu counts, instead of samples, the time node threads spend blocked
+ * (from the scheduler's sched_switch tracepoint), in the same map and by the
+ * same key; the loader reads nanoseconds and shows microseconds. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,6 +42,7 @@
 #define DEFAULT_TOP 20
 #define MAX_TOP 100000
 #define STACK_ENTRIES 16384          /* distinct stacks (user and kernel) */
+#define OFFCPU_STACK_ENTRIES 8192    /* --off-cpu's own (1 KiB each, preallocated) */
 /* Samples kept for the timeline outputs: 2000 a second (1000 Hz on 2
  * CPUs) for over an hour; past it, samples are counted as not kept. */
 #define MAX_KEPT_SAMPLES (8u << 20)
@@ -59,6 +64,8 @@ struct prof_ctx {
 	struct nt_opts o;
 	uint64_t freq, top;
 	bool folded;
+	bool off_cpu, freq_given;
+	struct bpf_link *offcpu_link;
 	const char *svg, *cpuprofile, *trace;
 	struct profile_bpf *skel;
 	struct nt_symbolizer *sym;
@@ -77,6 +84,13 @@ struct prof_ctx {
 static bool wants_timeline(const struct prof_ctx *c)
 {
 	return c->cpuprofile || c->trace;
+}
+
+/* The map of the stacks: --off-cpu unwinds user stacks itself and keeps
+ * them (and the kernel ones) in a map of the same layout. */
+static int stacks_fd(const struct prof_ctx *c)
+{
+	return bpf_map__fd(c->off_cpu ? c->skel->maps.offcpu_stacks : c->skel->maps.stacks);
 }
 
 static int on_event(void *arg, void *data, size_t len)
@@ -107,7 +121,7 @@ static int on_event(void *arg, void *data, size_t len)
 		}
 		if (c->eager_spent_ns >= EAGER_BUDGET_NS)
 			return 0;
-		n = nt_stack_read(bpf_map__fd(c->skel->maps.stacks), ns->stack_id, ips);
+		n = nt_stack_read(stacks_fd(c), ns->stack_id, ips);
 		for (int i = 0; i < n; i++) {
 			struct nt_frame fr;
 
@@ -164,7 +178,7 @@ static void count_sub(void *val, const void *prev)
 
 static int add_rows(struct prof_ctx *c, const struct nt_snap *snap, struct nt_profile *p)
 {
-	int fd = bpf_map__fd(c->skel->maps.stacks);
+	int fd = stacks_fd(c);
 
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct profile_key *k = nt_snap_key(snap, i);
@@ -172,6 +186,8 @@ static int add_rows(struct prof_ctx *c, const struct nt_snap *snap, struct nt_pr
 		struct nt_pcount pc;
 
 		memcpy(&count, nt_snap_val(snap, i), sizeof(count));
+		if (c->off_cpu)
+			count = (count + 500) / 1000;   /* nanoseconds blocked, shown in us */
 		if (!count)
 			continue;
 		pc = (struct nt_pcount){ .pid = (pid_t)k->pid, .user_stack = k->user_stack,
@@ -194,7 +210,7 @@ static int raw_cmp(const void *pa, const void *pb)
  * samples are still shown). */
 static int add_samples(struct prof_ctx *c, struct nt_profile *p)
 {
-	int fd = bpf_map__fd(c->skel->maps.stacks);
+	int fd = stacks_fd(c);
 
 	qsort(c->raw, c->nraw, sizeof(*c->raw), raw_cmp);
 	p->samples = calloc(c->nraw ? c->nraw : 1, sizeof(*p->samples));
@@ -302,12 +318,20 @@ static void text_report(const struct prof_ctx *c, const struct nt_profile *p, st
 	size_t top = nfns < c->top ? nfns : (size_t)c->top;
 	size_t nproc = count_procs(p);
 
-	printf("CPU samples over %.1f s at %llu Hz: %llu samples in %zu process%s, %zu distinct stacks\n",
-	       secs, (unsigned long long)c->freq, (unsigned long long)p->total, nproc,
-	       nproc == 1 ? "" : "es", p->nstacks);
-	if (!p->total)
-		return;
-	printf("\nHottest functions by self time (samples with the function innermost):\n");
+	if (c->off_cpu) {
+		printf("Off-CPU time over %.1f s: %.1f ms blocked in %zu process%s, %zu distinct stacks\n",
+		       secs, (double)p->total / 1000, nproc, nproc == 1 ? "" : "es", p->nstacks);
+		if (!p->total)
+			return;
+		printf("\nFunctions by self time blocked (microseconds, the function innermost):\n");
+	} else {
+		printf("CPU samples over %.1f s at %llu Hz: %llu samples in %zu process%s, %zu distinct stacks\n",
+		       secs, (unsigned long long)c->freq, (unsigned long long)p->total, nproc,
+		       nproc == 1 ? "" : "es", p->nstacks);
+		if (!p->total)
+			return;
+		printf("\nHottest functions by self time (samples with the function innermost):\n");
+	}
 	printf("%8s %6s %8s %6s  %s\n", "SELF", "SELF%", "TOTAL", "TOTAL%", "FUNCTION");
 	for (size_t i = 0; i < top; i++) {
 		printf("%8llu %5.1f%% %8llu %5.1f%%  ", (unsigned long long)fns[i].self,
@@ -316,7 +340,8 @@ static void text_report(const struct prof_ctx *c, const struct nt_profile *p, st
 		print_fn(fns[i].frame);
 	}
 	qsort(fns, nfns, sizeof(*fns), total_cmp);
-	printf("\nBy total time (samples with the function anywhere on the stack):\n");
+	printf(c->off_cpu ? "\nBy total time blocked (microseconds, the function anywhere on the stack):\n" :
+	       "\nBy total time (samples with the function anywhere on the stack):\n");
 	printf("%8s %6s %8s %6s  %s\n", "SELF", "SELF%", "TOTAL", "TOTAL%", "FUNCTION");
 	for (size_t i = 0; i < top; i++) {
 		printf("%8llu %5.1f%% %8llu %5.1f%%  ", (unsigned long long)fns[i].self,
@@ -335,10 +360,16 @@ static void json_report(const struct prof_ctx *c, const struct nt_profile *p, st
 	struct nt_json j;
 
 	nt_json_begin(&j, stdout, "profile_summary");
-	nt_json_u64(&j, "samples", p->total);
+	nt_json_str(&j, "mode", c->off_cpu ? "off-cpu" : "cpu");
+	nt_json_str(&j, "unit", c->off_cpu ? "us" : "samples");
+	if (c->off_cpu)
+		nt_json_u64(&j, "blocked_us", p->total);
+	else
+		nt_json_u64(&j, "samples", p->total);
 	nt_json_u64(&j, "stacks", p->nstacks);
 	nt_json_u64(&j, "processes", count_procs(p));
-	nt_json_u64(&j, "frequency_hz", c->freq);
+	if (!c->off_cpu)
+		nt_json_u64(&j, "frequency_hz", c->freq);
 	nt_json_u64(&j, "interval_ns", interval_ns);
 	nt_json_end(&j);
 	for (size_t i = 0; i < nfns && i < c->top; i++) {
@@ -404,8 +435,9 @@ static int write_file(const struct prof_ctx *c, const char *path, const char *wh
 		return NT_EXIT_RUNTIME;
 	}
 	if (!c->o.json && !c->folded) {
-		fprintf(stderr, "nodetap profile: wrote %s (%llu samples) to ", what,
-			(unsigned long long)(p->nsamples ? p->nsamples : p->total));
+		fprintf(stderr, "nodetap profile: wrote %s (%llu %s) to ", what,
+			(unsigned long long)(p->nsamples ? p->nsamples : p->total),
+			c->off_cpu ? "us blocked" : "samples");
 		nt_fputs_escaped(stderr, path, PATH_MAX);
 		fputc('\n', stderr);
 	}
@@ -432,7 +464,7 @@ static int trace_fn(FILE *f, const struct nt_profile *p, const void *arg)
 static int write_files(struct prof_ctx *c, uint64_t now)
 {
 	struct nt_profile p = { .start_ns = c->session.start_ns, .end_ns = now,
-				.freq_hz = (unsigned)c->freq };
+				.freq_hz = (unsigned)c->freq, .unit = c->off_cpu ? "us" : NULL };
 	struct nt_snap snap = { 0 };
 	char title[96];
 	int rc = 0, err;
@@ -451,8 +483,12 @@ static int write_files(struct prof_ctx *c, uint64_t now)
 		nt_profile_free(&p);
 		return NT_EXIT_RUNTIME;
 	}
-	snprintf(title, sizeof(title), "nodetap profile: CPU, %llu Hz, %.1f s",
-		 (unsigned long long)c->freq, (double)(now - c->session.start_ns) / 1e9);
+	if (c->off_cpu)
+		snprintf(title, sizeof(title), "nodetap profile: off-CPU (time blocked, us), %.1f s",
+			 (double)(now - c->session.start_ns) / 1e9);
+	else
+		snprintf(title, sizeof(title), "nodetap profile: CPU, %llu Hz, %.1f s",
+			 (unsigned long long)c->freq, (double)(now - c->session.start_ns) / 1e9);
 	if (c->svg)
 		rc |= write_file(c, c->svg, "the SVG flame graph", svg_fn, &p, title);
 	if (c->cpuprofile)
@@ -471,7 +507,7 @@ static int write_files(struct prof_ctx *c, uint64_t now)
 static int report(void *arg, bool final)
 {
 	struct prof_ctx *c = arg;
-	struct nt_profile p = { 0 };
+	struct nt_profile p = { .unit = c->off_cpu ? "us" : NULL };
 	struct nt_snap snap = { 0 };
 	struct nt_pfunc *fns = NULL;
 	size_t nfns = 0;
@@ -496,9 +532,14 @@ static int report(void *arg, bool final)
 	if (c->folded) {
 		if (nt_folded_write(stdout, &p))
 			fprintf(stderr, "nodetap profile: writing the folded stacks: %s\n", strerror(errno));
-		fprintf(stderr, "nodetap profile: %llu samples taken, %llu in %zu distinct stacks above, "
-			"over %.1f s\n", taken - c->prev_taken, (unsigned long long)p.total, p.nstacks,
-			(double)(now - c->last_report_ns) / 1e9);
+		if (c->off_cpu)
+			fprintf(stderr, "nodetap profile: %.1f ms blocked, %llu us in %zu distinct stacks "
+				"above, over %.1f s\n", (double)(taken - c->prev_taken) / 1e6,
+				(unsigned long long)p.total, p.nstacks, (double)(now - c->last_report_ns) / 1e9);
+		else
+			fprintf(stderr, "nodetap profile: %llu samples taken, %llu in %zu distinct stacks above, "
+				"over %.1f s\n", taken - c->prev_taken, (unsigned long long)p.total, p.nstacks,
+				(double)(now - c->last_report_ns) / 1e9);
 	} else if (c->o.json) {
 		json_report(c, &p, fns, nfns, now - c->last_report_ns);
 	} else {
@@ -512,7 +553,8 @@ static int report(void *arg, bool final)
 			c->raw_dropped, MAX_KEPT_SAMPLES);
 	nt_report_losses_to(c->folded ? stderr : stdout, &c->o, c->skel->bss->nt_losses, c->sym);
 	if (c->o.json)
-		nt_json_report_end(c->last_report_ns, final, "samples", c->skel->bss->samples_total);
+		nt_json_report_end(c->last_report_ns, final, c->off_cpu ? "blocked_ns" : "samples",
+				   c->skel->bss->samples_total);
 	else if (!c->folded)
 		fflush(stdout);
 	c->last_report_ns = now;
@@ -522,7 +564,7 @@ static int report(void *arg, bool final)
 
 /* ---- the command ------------------------------------------------------------- */
 
-enum { OPT_FREQ = 4000, OPT_TOP, OPT_FOLDED, OPT_SVG, OPT_CPUPROFILE, OPT_TRACE };
+enum { OPT_FREQ = 4000, OPT_TOP, OPT_FOLDED, OPT_SVG, OPT_CPUPROFILE, OPT_TRACE, OPT_OFF_CPU };
 
 static int handle_opt(int key, const char *arg, void *ctx)
 {
@@ -534,6 +576,10 @@ static int handle_opt(int key, const char *arg, void *ctx)
 		if (nt_parse_uint(arg, 1, MAX_FREQ, &c->freq))
 			return nt_usage_error("profile", "--frequency '%s': not a sampling rate in Hz "
 					      "(1 to %u)", arg, MAX_FREQ);
+		c->freq_given = true;
+		return 0;
+	case OPT_OFF_CPU:
+		c->off_cpu = true;
 		return 0;
 	case OPT_TOP:
 		if (nt_parse_uint(arg, 1, MAX_TOP, &c->top))
@@ -567,6 +613,7 @@ static const struct option prof_opts[] = {
 	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "cpuprofile", required_argument, NULL, OPT_CPUPROFILE },
 	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -585,6 +632,8 @@ static const char prof_help[] =
 "                                             folded stacks for flamegraph.pl or speedscope\n"
 "  nodetap profile --cpuprofile app.cpuprofile -p 1234 -d 30\n"
 "                                             open in Chrome DevTools (Performance, Load profile)\n"
+"  nodetap profile --off-cpu --svg blocked.svg -p 1234 -d 10\n"
+"                                             where it waits instead: time blocked, by stack\n"
 "\n"
 "Name JavaScript frames: run node with --perf-basic-prof (add\n"
 "--interpreted-frames-native-stack to name functions V8 still interprets; without\n"
@@ -595,13 +644,22 @@ static const char prof_help[] =
 "TOTAL those with the function anywhere on the stack (itself and what it\n"
 "called); => marks the application's own JavaScript, [js*] code V8 optimized.\n"
 "\n"
+"Slow but not busy? --off-cpu counts, instead of CPU samples, the time node\n"
+"threads spend blocked (sleeping, waiting on a lock, a futex, a synchronous\n"
+"child process or file read), with the stack they blocked in, from the\n"
+"scheduler's sched_switch tracepoint; the counts are microseconds. Time a\n"
+"runnable thread waits for a CPU (preemption) is not counted. It runs at\n"
+"every context switch of the host: see docs/profile.md for its cost.\n"
+"\n"
 "Options of profile:\n"
 "  -F, --frequency HZ       samples per second on each CPU (default 99, 1-1000)\n"
 "      --top N              functions in the text report (default 20)\n"
 "      --folded             folded stacks on stdout (\"root;...;leaf COUNT\") instead\n"
 "      --svg FILE           write an SVG flame graph of the whole run\n"
 "      --cpuprofile FILE    write a Chrome DevTools .cpuprofile of the whole run\n"
-"      --trace FILE         write the samples as Chrome trace JSON (chrome://tracing)\n";
+"      --trace FILE         write the samples as Chrome trace JSON (chrome://tracing)\n"
+"      --off-cpu            time blocked instead of CPU samples (text, --folded, --svg,\n"
+"                           --json; not with -F, --cpuprofile or --trace)\n";
 
 int cmd_profile(int argc, char **argv)
 {
@@ -626,6 +684,11 @@ int cmd_profile(int argc, char **argv)
 		return rc < 0 ? NT_EXIT_OK : rc;
 	if (c.folded && c.o.json)
 		return nt_usage_error("profile", "--folded and --json exclude each other");
+	if (c.off_cpu && (c.cpuprofile || c.trace))
+		return nt_usage_error("profile", "--off-cpu has no timeline: use --folded, --svg or the text "
+				      "report, not %s", c.cpuprofile ? "--cpuprofile" : "--trace");
+	if (c.off_cpu && c.freq_given)
+		return nt_usage_error("profile", "--off-cpu takes no samples: -F/--frequency does not apply");
 	if ((rc = nt_bpf_setup(&c.o)))
 		return rc;
 	if ((rc = nt_targets_find(&c.o, &targets)))
@@ -643,7 +706,13 @@ int cmd_profile(int argc, char **argv)
 	c.skel->rodata->follow_children = c.o.command != NULL;
 	c.skel->rodata->node_mode = !c.o.npids && !c.o.command;
 	c.skel->rodata->emit_samples = wants_timeline(&c);
-	bpf_map__set_max_entries(c.skel->maps.stacks, STACK_ENTRIES);
+	bpf_map__set_max_entries(c.skel->maps.stacks, c.off_cpu ? 1 : STACK_ENTRIES);
+	bpf_map__set_max_entries(c.skel->maps.offcpu_stacks, c.off_cpu ? OFFCPU_STACK_ENTRIES : 1);
+	if (!c.off_cpu)
+		bpf_map__set_max_entries(c.skel->maps.offcpu_start, 1);
+	/* One unit in the counts: samples or time blocked, never both. */
+	bpf_program__set_autoload(c.off_cpu ? c.skel->progs.profile_sample : c.skel->progs.profile_offcpu,
+				  false);
 	if ((rc = profile_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap profile: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
@@ -675,19 +744,38 @@ int cmd_profile(int argc, char **argv)
 	if ((rc = nt_setup_filter(&c.session, &c.o, c.skel->maps.traced_pids,
 				  c.skel->progs.nt_fork, &fork_link)))
 		goto out;
-	if ((rc = nt_samplers_open("profile", c.skel->progs.profile_sample,
-				   1000000000ULL / c.freq, &c.samplers)))
+	if (c.off_cpu) {
+		c.offcpu_link = bpf_program__attach(c.skel->progs.profile_offcpu);
+		if (!c.offcpu_link) {
+			fprintf(stderr, "nodetap profile: attaching to the raw tracepoint sched_switch: %s "
+				"(--off-cpu needs it; the CPU profile does not)\n", strerror(errno));
+			rc = NT_EXIT_RUNTIME;
+			goto out;
+		}
+	} else if ((rc = nt_samplers_open("profile", c.skel->progs.profile_sample,
+					  1000000000ULL / c.freq, &c.samplers))) {
 		goto out;
+	}
 	c.session.start_ns = c.last_report_ns = nt_now_ns();
 	if (c.o.json) {
 		struct nt_json j;
 
 		nt_json_begin(&j, stdout, "sampler");
 		nt_json_u64(&j, "time_ns", c.session.start_ns);
-		nt_json_u64(&j, "frequency_hz", c.freq);
-		nt_json_u64(&j, "period_ns", 1000000000ULL / c.freq);
-		nt_json_u64(&j, "cpus", (uint64_t)c.samplers.n);
+		if (c.off_cpu) {
+			nt_json_str(&j, "mode", "off-cpu");
+		} else {
+			nt_json_str(&j, "mode", "cpu");
+			nt_json_u64(&j, "frequency_hz", c.freq);
+			nt_json_u64(&j, "period_ns", 1000000000ULL / c.freq);
+			nt_json_u64(&j, "cpus", (uint64_t)c.samplers.n);
+		}
 		nt_json_end(&j);
+	} else if (c.off_cpu) {
+		fprintf(stderr, "nodetap profile: time blocked (off-CPU) of %s; %s\n",
+			c.o.command ? "COMMAND and its children" :
+			c.o.npids ? "the given processes" : "every node process",
+			c.o.duration ? "until -d ends" : c.o.command ? "until it exits" : "Ctrl-C to stop");
 	} else {
 		fprintf(stderr, "nodetap profile: sampling %s at %llu Hz on %d CPUs; %s\n",
 			c.o.command ? "COMMAND and its children" :
@@ -701,6 +789,7 @@ int cmd_profile(int argc, char **argv)
 out:
 	nt_session_cleanup(&c.session);
 	nt_samplers_close(&c.samplers);
+	bpf_link__destroy(c.offcpu_link);
 	ring_buffer__free(c.session.rb);
 	bpf_link__destroy(fork_link);
 	profile_bpf__destroy(c.skel);

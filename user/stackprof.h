@@ -66,6 +66,8 @@ struct nt_profile {
 	size_t nsamples;
 	uint64_t start_ns, end_ns;      /* what the profile covers */
 	unsigned freq_hz;
+	const char *unit;               /* of the counts: NULL for samples,
+	                                   "us" for off-CPU microseconds */
 	size_t *index;                  /* stacks by (pid, user, kernel), for
 	                                   nt_profile_find; rebuilt as needed */
 	size_t nindex;
