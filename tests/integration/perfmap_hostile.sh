@@ -39,17 +39,22 @@ run_case() {
 	local name=$1 plant=$2 dir=$TEST_TMP/$1 t0 t1 rc=0
 	mkdir -p "$dir"
 	t0=$(now_ms)
-	# fd 3: the client's summary, opened before $TEST_TMP is hidden.
+	# fd 3: the client's summary, opened before $TEST_TMP is hidden; fd 4:
+	# the client's script, copied into the private /tmp (the repository
+	# itself may be under /tmp, as a CI clone is).
 	timeout -k 5 $MAX_S "$REPO/nodetap" dns --stacks --json -- \
 		unshare -m --propagation private sh -c "
 		set -e
 		exec 3>'$dir/client.json'
+		exec 4<'$TESTS_LIB/dns-client.js'
 		mount -t tmpfs -o size=64m,mode=1777 nodetap-test-tmp /tmp
+		cat <&4 >/tmp/dns-client.js
+		exec 4<&-
 		printf '%s SECRET_SHADOW\n' '$RANGE' >/tmp/shadow
 		chmod 600 /tmp/shadow
 		$plant
 		ls -l /tmp/perf-\$\$.map >&3
-		exec '$NODE' --interpreted-frames-native-stack '$TESTS_LIB/dns-client.js' \
+		exec '$NODE' --interpreted-frames-native-stack /tmp/dns-client.js \
 			--count $N --linger-ms 1500 localhost >&3 3>&-" \
 		>"$dir/out.jsonl" 2>"$dir/stderr" || rc=$?
 	t1=$(now_ms)

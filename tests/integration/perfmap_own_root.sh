@@ -17,7 +17,8 @@ on_exit rm_decoy
 rm_decoy() { [ -s "$dir/pid" ] && rm -f "/tmp/perf-$(cat "$dir/pid").map"; true; }
 
 # fd 3: the client's summary, opened before /tmp (and $TEST_TMP in it) is
-# hidden by the namespace's own tmpfs. The namespace, its tmpfs and its mount
+# hidden by the namespace's own tmpfs; fd 4: the client's script, copied into
+# that tmpfs (the repository itself may be under /tmp, as a CI clone is). The namespace, its tmpfs and its mount
 # go away with the last process in it (node, then nodetap's root fd).
 timeout -k 5 120 "$REPO/nodetap" dns --stacks --json -- \
 	unshare -m --propagation private sh -c "
@@ -26,9 +27,12 @@ timeout -k 5 120 "$REPO/nodetap" dns --stacks --json -- \
 		exec 3>'$dir/client.json'
 		rm -f /tmp/perf-\$\$.map
 		printf '%s decoyHostMap\n' '$RANGE' >/tmp/perf-\$\$.map
+		exec 4<'$TESTS_LIB/dns-client.js'
 		mount -t tmpfs -o size=1m,mode=1777 nodetap-test-tmp /tmp
+		cat <&4 >/tmp/dns-client.js
+		exec 4<&-
 		printf '%s ownTmpMap\n' '$RANGE' >/tmp/perf-\$\$.map
-		exec '$NODE' --interpreted-frames-native-stack '$TESTS_LIB/dns-client.js' \
+		exec '$NODE' --interpreted-frames-native-stack /tmp/dns-client.js \
 			--count $N --linger-ms 1500 localhost >&3 3>&-" \
 	>"$dir/out.jsonl" 2>"$dir/stderr" || rc=$?
 [ $rc = 0 ] || fail "nodetap exited $rc: $(cat "$dir/stderr")"
