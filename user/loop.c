@@ -157,7 +157,7 @@ struct loop_ctx {
 	uint64_t last_report_ns, last_rescan_ns, last_check_ns;
 	int loops_fd;
 	struct nt_hm_out hm;         /* --heatmap, --html: the lag of every sample */
-	struct { dev_t dev; ino_t ino; } bins[NT_MAX_BINARIES];  /* --binary files */
+	struct nt_file_id bins[NT_MAX_BINARIES];  /* --binary files */
 	int nbins;
 };
 
@@ -471,23 +471,7 @@ static void add_proc(struct loop_ctx *c, pid_t pid, bool explicit_)
  * any name). */
 static bool runs_node(const struct loop_ctx *c, pid_t pid)
 {
-	char link[64], exe[PATH_MAX];
-	struct stat st;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = 0;
-	if (nt_looks_like_node(strtok(exe, " ")))
-		return true;
-	if (!c->nbins || stat(link, &st))
-		return false;
-	for (int i = 0; i < c->nbins; i++)
-		if (c->bins[i].dev == st.st_dev && c->bins[i].ino == st.st_ino)
-			return true;
-	return false;
+	return nt_pid_runs_node(pid, c->bins, c->nbins, NULL);
 }
 
 /* Default mode: the node processes running now. Called once the exec

@@ -191,26 +191,14 @@ static void read_comm(pid_t pid, char *comm)
  * file already probed as node? */
 static bool runs_node(const struct monitor *m, pid_t pid)
 {
-	char link[64], exe[PATH_MAX];
-	struct stat st;
-	ssize_t n;
+	struct nt_file_id id;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = 0;
-	if (nt_looks_like_node(strtok(exe, " ")))
+	if (nt_pid_runs_node(pid, m->extra_bins, m->nextra, &id))
 		return true;
-	if (stat(link, &st))
-		return false;
-	for (int i = 0; i < m->nextra; i++)
-		if (m->extra_bins[i].dev == st.st_dev && m->extra_bins[i].ino == st.st_ino)
-			return true;
 	/* A file that has the monitor's uprobes is node, whatever the name it
 	 * was started by (a hard link): its lookups are counted anyway. */
-	for (int i = 0; i < m->nbins; i++)
-		if (m->bins[i].dev == st.st_dev && m->bins[i].ino == st.st_ino)
+	for (int i = 0; id.ino && i < m->nbins; i++)
+		if (m->bins[i].dev == id.dev && m->bins[i].ino == id.ino)
 			return true;
 	return false;
 }

@@ -9,7 +9,6 @@
 #include <bpf/libbpf.h>
 #include "connect.h"
 #include "connect.skel.h"
-#include "sampler.h"
 #include "dns.h"
 #include "dns.skel.h"
 #include "loop.h"
@@ -18,7 +17,9 @@
 #include "monitor.h"
 #include "probes.h"
 #include "promtext.h"
+#include "sampler.h"
 #include "tcp.h"
+#include "targets.h"
 #include "tcp.skel.h"
 #include "uvloop.h"
 
@@ -66,7 +67,7 @@ struct monitor {
 	int nprocs;
 	struct mbin *bins;
 	int nbins;
-	struct { dev_t dev; ino_t ino; } extra_bins[NT_MAX_BINARIES];
+	struct nt_file_id extra_bins[NT_MAX_BINARIES];
 	int nextra;
 	struct nt_snap dns_snap, conn_snap;  /* last read, sorted by pid */
 	uint64_t last_tick_ns, last_scan_ns;

@@ -25,6 +25,33 @@ bool nt_looks_like_node(const char *path)
 	return true;
 }
 
+bool nt_pid_runs_node(pid_t pid, const struct nt_file_id *files, int n, struct nt_file_id *id)
+{
+	char link[64], exe[PATH_MAX];
+	struct stat st;
+	ssize_t len;
+
+	if (id)
+		id->dev = id->ino = 0;
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	len = readlink(link, exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return false;
+	exe[len] = 0;
+	if (nt_looks_like_node(strtok(exe, " ")))
+		return true;
+	if ((!n && !id) || stat(link, &st))
+		return false;
+	if (id) {
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+	}
+	for (int i = 0; i < n; i++)
+		if (files[i].dev == st.st_dev && files[i].ino == st.st_ino)
+			return true;
+	return false;
+}
+
 static int add(struct nt_targets *ts, const char *path, const char *root,
 	       pid_t pid, const char *comm, bool implicit)
 {

@@ -46,4 +46,15 @@ int nt_targets_add_exe(struct nt_targets *targets, pid_t pid);
  * "node20", "node-v22")? Exposed for tests. */
 bool nt_looks_like_node(const char *path);
 
+/* A file by identity: a copy of node may have any name. */
+struct nt_file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Does PID run node: an executable named like node, or one of the N files
+ * of FILES? When ID is given, the executable's identity goes there (dev and
+ * ino 0 if it cannot be read), for callers that know more node files. */
+bool nt_pid_runs_node(pid_t pid, const struct nt_file_id *files, int n, struct nt_file_id *id);
+
 #endif
