@@ -257,6 +257,10 @@ uint64_t nt_uv_scan_stack(const uint8_t *mem, size_t len, uint64_t base, int epf
 	if (len < UV_LOOP_MIN_SIZE || (uint64_t)time_off + 8 > UV_LOOP_MIN_SIZE)
 		return 0;
 	for (size_t i = (8 - (base & 7)) & 7; i + UV_LOOP_MIN_SIZE <= len; i += 8) {
+		/* Memory that would reach past the top of the address space is
+		 * not a stack (found by fuzz_uvloop: base + i wrapped to 0x28). */
+		if (base + i < base)
+			break;
 		memcpy(&fd, mem + i + UV_LOOP_BACKEND_FD_OFF, sizeof(fd));
 		if (fd != epfd)
 			continue;
