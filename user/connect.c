@@ -644,6 +644,9 @@ int cmd_connect(int argc, char **argv)
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c.skel->maps.stack_seen, 1);
 	}
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+		goto out;
+	}
 	if ((rc = connect_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap connect: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
