@@ -249,7 +249,8 @@ static void probe_binary(struct monitor *m, pid_t pid)
 	b->ino = st.st_ino;
 	if (nt_targets_add_exe(&ts, pid) || !ts.n) {
 		nt_targets_free(&ts);
-		return; /* it exited; the next process of this file will do */
+		m->nbins--; /* it exited; the next process of this file will do */
+		return;
 	}
 	const struct nt_probe_spec specs[] = {
 		{ "uv_getaddrinfo", m->dns->progs.dns_start, false, true, NULL },
@@ -263,6 +264,51 @@ static void probe_binary(struct monitor *m, pid_t pid)
 	nt_probes_report(&b->probes, "monitor", false, m->o.verbose);
 	log_probes(m, &b->probes);
 	nt_targets_free(&ts);
+}
+
+/* Does a process the monitor tracks, alive, run file B? */
+static bool bin_in_use(const struct monitor *m, const struct mbin *b)
+{
+	for (int i = 0; i < m->nprocs; i++) {
+		struct stat st;
+		char link[64];
+
+		if (m->procs[i]->exited_ns)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/exe", m->procs[i]->pid);
+		if (!stat(link, &st) && st.st_dev == b->dev && st.st_ino == b->ino)
+			return true;
+	}
+	return false;
+}
+
+/* An upgrade renames a new file over the binary's path. The old file's
+ * probes keep counting its processes until the last one exits; then they
+ * go: no process can start from that file any more, and kept they would pin
+ * it (100 MB of a deleted node) and its links for the monitor's life. A
+ * file reached through another process's root (/proc/PID/root/...) is
+ * kept: once that process is gone its path says nothing. Called each tick,
+ * after exits are noted: a stat per binary. */
+static void release_replaced_bins(struct monitor *m)
+{
+	for (int i = 0; i < m->nbins; i++) {
+		struct mbin *b = &m->bins[i];
+		const char *path = b->probes.nres ? b->probes.res[0].file : NULL;
+		struct stat st;
+
+		if (!path || !strncmp(path, "/proc/", 6) ||
+		    (!stat(path, &st) && st.st_dev == b->dev && st.st_ino == b->ino) ||
+		    bin_in_use(m, b))
+			continue;
+		if (m->o.verbose) {
+			fputs("nodetap monitor: ", stderr);
+			nt_fputs_escaped(stderr, path, strlen(path));
+			fputs(" was replaced or removed and its last process exited: its probes are "
+			      "released\n", stderr);
+		}
+		nt_probes_destroy(&b->probes);
+		m->bins[i--] = m->bins[--m->nbins];
+	}
 }
 
 static void traced_pid(struct monitor *m, pid_t pid, bool on)
@@ -690,6 +736,7 @@ static void tick(struct monitor *m)
 		}
 		read_comm(p->pid, p->comm);
 	}
+	release_replaced_bins(m);
 	nt_monitor_sync(m);
 	for (int i = 0; i < m->nprocs;) {
 		struct mproc *p = m->procs[i];
