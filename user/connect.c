@@ -18,6 +18,7 @@
 #include "listeners.h"
 #include "mapsnap.h"
 #include "probes.h"
+#include "retarget.h"
 #include "session.h"
 #include "stackfmt.h"
 #include "subcommands.h"
@@ -607,6 +608,7 @@ int cmd_connect(int argc, char **argv)
 		.ctx = &c,
 	};
 	struct nt_probes probes = { 0 };
+	struct nt_retarget retarget = { 0 };
 	struct nt_targets targets = { 0 };
 	struct bpf_link *fork_link = NULL, *state_link = NULL;
 	bool mark;
@@ -722,6 +724,11 @@ int cmd_connect(int argc, char **argv)
 		c.session.tick = nt_hm_out_tick;
 		c.session.tick_ctx = &c.hm;
 	}
+	/* A -p process that execs another program gets its probes again. */
+	if (nt_retarget_start(&retarget, &c.session, &c.o, chosen, nchosen)) {
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap connect: tracing TCP connects of %s; %s\n",
 			c.all ? "every process" : c.o.command ? "COMMAND and its children" :
@@ -737,6 +744,7 @@ out:
 	nt_session_cleanup(&c.session);
 	ring_buffer__free(c.session.rb);
 	nt_probes_destroy(&probes);
+	nt_retarget_free(&retarget);
 	bpf_link__destroy(state_link);
 	bpf_link__destroy(fork_link);
 	connect_bpf__destroy(c.skel);
