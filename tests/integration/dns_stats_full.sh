@@ -68,5 +68,10 @@ assert_jq "$out" 'select(.type=="losses") | .ring_buffer_drops + .inflight_full 
 run "" "$TEST_TMP/text" "$TEST_TMP/truth2.json"
 assert_match "lost since start:.* $(((K - N) * R)) map_full" "$(cat "$TEST_TMP/text")" "loss line of the text report"
 
+# The setting itself: a malformed entry is a usage error, named.
+. "$TESTS_LIB/cli.sh"
+NODETAP_TEST_MAP_ENTRIES=dns_stats expect 2 "NODETAP_TEST_MAP_ENTRIES: 'dns_stats' is not MAP=N" dns -- true
+NODETAP_TEST_MAP_ENTRIES=dns_stats=0 expect 2 "NODETAP_TEST_MAP_ENTRIES: 'dns_stats=0' is not MAP=N" dns -- true
+
 run_cleanups
 assert_no_procs_left
