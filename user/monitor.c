@@ -286,17 +286,21 @@ static bool bin_in_use(const struct monitor *m, const struct mbin *b)
  * probes keep counting its processes until the last one exits; then they
  * go: no process can start from that file any more, and kept they would pin
  * it (100 MB of a deleted node) and its links for the monitor's life. A
- * file reached through another process's root (/proc/PID/root/...) is
- * kept: once that process is gone its path says nothing. Called each tick,
- * after exits are noted: a stat per binary. */
+ * file already replaced when it was probed was reached through its
+ * process's /proc/PID/exe: that one goes too once unused. A file reached
+ * through another process's root (/proc/PID/root/...) is kept: once that
+ * process is gone its path says nothing. Called each tick, after exits are
+ * noted: a stat per binary. */
 static void release_replaced_bins(struct monitor *m)
 {
 	for (int i = 0; i < m->nbins; i++) {
 		struct mbin *b = &m->bins[i];
 		const char *path = b->probes.nres ? b->probes.res[0].file : NULL;
+		size_t len = path ? strlen(path) : 0;
+		bool via_exe = len > 4 && !strcmp(path + len - 4, "/exe");
 		struct stat st;
 
-		if (!path || !strncmp(path, "/proc/", 6) ||
+		if (!path || (!strncmp(path, "/proc/", 6) && !via_exe) ||
 		    (!stat(path, &st) && st.st_dev == b->dev && st.st_ino == b->ino) ||
 		    bin_in_use(m, b))
 			continue;

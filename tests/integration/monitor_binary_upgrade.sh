@@ -10,7 +10,9 @@
 # keeps being counted after the replacement, the new one is counted, and
 # once the old one has exited and the monitor removed it, the probes on the
 # replaced file are gone (this monitor's own link ids) while the new one is
-# still counted. (Probes and their links are checked as the perf events this
+# still counted. A second monitor started after the upgrade, which finds
+# the old process running a file that no path names any more (probed
+# through /proc/PID/exe), releases it as well. (Probes and their links are checked as the perf events this
 # monitor holds: bpftool perf show names each uprobe's file and offset.)
 . "$(dirname "$0")/../lib/common.sh"
 . "$TESTS_LIB/monitor.sh"
@@ -61,12 +63,13 @@ expect_count() { # expect_count PID N WHAT
 	for _ in $(seq 100); do [ "$(counted "$1")" = "$2" ] && break; sleep 0.1; done
 	assert_eq "$2" "$(counted "$1")" "$3"
 }
-uprobe_links() { # this monitor's uprobes on DIR/node, as "fd offset" lines
-	# Other tests' node processes get probes of this host-wide monitor
-	# too, on their own files: only DIR/node's are compared.
-	bpftool -j perf show | jq -r --argjson p "$NT_MON_PID" --arg f "$DIR/node" \
-		'.[] | select(.pid == $p and (.filename // "" | startswith($f))) | "\(.fd) \(.offset)"' | sort
+uprobes_of() { # uprobes_of MONITOR_PID FILE: its uprobes on FILE, as "fd offset" lines
+	# Other tests' node processes get probes of a host-wide monitor too,
+	# on their own files: only FILE's are compared.
+	bpftool -j perf show | jq -r --argjson p "$1" --arg f "$2" \
+		'.[] | select(.pid == $p and .filename == $f) | "\(.fd) \(.offset)"' | sort
 }
+uprobe_links() { uprobes_of "$NT_MON_PID" "$DIR/node"; }
 
 start_app old
 nt_monitor_start
@@ -91,7 +94,17 @@ expect_count "$PID_old" $((K1 + K2)) "old process, after the upgrade"
 both_links=$(uprobe_links)
 assert_eq 6 "$(echo "$both_links" | grep -c .)" "uprobes on DIR/node (the old and the new file)"
 
-# The old one exits: once the monitor has removed it, nothing holds the
+# A second monitor, started after the upgrade: the old process's file is
+# gone from every path, so it is probed through /proc/PID/exe.
+MON1_PID=$NT_MON_PID MON1_PORT=$NT_MON_PORT
+nt_monitor_start
+MON2_PID=$NT_MON_PID
+seen_by_2() { [ "$(uprobes_of "$MON2_PID" "/proc/$PID_old/exe" | grep -c .)" = 3 ] &&
+	[ "$(uprobes_of "$MON2_PID" "$DIR/node" | grep -c .)" = 3 ]; }
+wait_for 30 "the second monitor's probes on the old (via /proc/PID/exe) and the new file" seen_by_2
+NT_MON_PID=$MON1_PID NT_MON_PORT=$MON1_PORT
+
+# The old one exits: once the monitors have removed it, nothing holds the
 # replaced file's probes.
 kill -TERM "$PID_old"
 wait "$PID_old" || true
@@ -99,13 +112,16 @@ start=$(now_ms)
 gone() { [ "$(uprobe_links)" = "$(comm -23 <(echo "$both_links") <(echo "$old_links"))" ]; }
 wait_for 60 "the old file's uprobe links released" gone
 released=$(($(now_ms) - start))
+gone_2() { [ -z "$(uprobes_of "$MON2_PID" "/proc/$PID_old/exe")" ]; }
+wait_for 60 "the second monitor's uprobes on the old file released" gone_2
+assert_eq 3 "$(uprobes_of "$MON2_PID" "$DIR/node" | grep -c .)" "the second monitor's uprobes on the new file"
 lookups new $K4
 expect_count "$PID_new" $((K3 + K4)) "new process, after the old one exited"
 left=$(uprobe_links)
 assert_eq 3 "$(echo "$left" | grep -c .)" "uprobes left on DIR/node (the new file's)"
 assert_eq "" "$(comm -12 <(cut -d' ' -f2 <<<"$left" | sort -u) <(cut -d' ' -f2 <<<"$old_links" | sort -u))" \
 	"offsets of the old file's probes among those left (v20's and v22's differ)"
-echo "monitor_binary_upgrade: old (v20) counted $((K1 + K2)) of $((K1 + K2)) (K2 after the replacement), new (v22, same path) $((K3 + K4)) of $((K3 + K4)); uprobes on DIR/node 3 > 6 > 3, the replaced file's released $released ms after its last process exited"
+echo "monitor_binary_upgrade: old (v20) counted $((K1 + K2)) of $((K1 + K2)) (K2 after the replacement), new (v22, same path) $((K3 + K4)) of $((K3 + K4)); uprobes on DIR/node 3 > 6 > 3, the replaced file's released $released ms after its last process exited (and by a monitor started after the upgrade, which probed it through /proc/PID/exe)"
 kill -0 "$NT_MON_PID" || fail "the monitor exited: $(cat "$NT_MON_ERR")"
 
 run_cleanups
