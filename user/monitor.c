@@ -930,6 +930,14 @@ static int load(struct monitor *m)
 	 * own), summaries only. */
 	m->tcp->rodata->node_mode = true;
 	bpf_map__set_max_entries(m->tcp->maps.events, 4096);
+	/* Tests only: maps small enough to fill (see common.h). */
+	struct nt_opts test_o = { .cmd = "monitor", .verbose = m->o.verbose };
+
+	if ((rc = nt_test_map_sizes(&test_o, m->dns->obj)) ||
+	    (rc = nt_test_map_sizes(&test_o, m->conn->obj)) ||
+	    (rc = nt_test_map_sizes(&test_o, m->loop->obj)) ||
+	    (rc = nt_test_map_sizes(&test_o, m->tcp->obj)))
+		return rc;
 	if ((rc = dns_bpf__load(m->dns)) || (rc = connect_bpf__load(m->conn)) ||
 	    (rc = loop_bpf__load(m->loop)) || (rc = tcp_bpf__load(m->tcp))) {
 		fprintf(stderr, "nodetap monitor: loading the BPF programs failed: %s "
