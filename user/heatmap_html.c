@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "atomicfile.h"
+#include "escape.h"
 #include "heatmap_html.h"
 
 /* A JSON string that cannot end the <script> element it sits in: the text
@@ -229,33 +231,29 @@ int nt_hm_html_write(const struct nt_heatmap *h, const struct nt_hm_svg_info *in
 	return ferror(f) ? -EIO : 0;
 }
 
+struct html_job {
+	const struct nt_heatmap *h;
+	const struct nt_hm_svg_info *info;
+	const struct nt_hm_events *ev;
+};
+
+static int html_writer(FILE *f, void *ctx)
+{
+	const struct html_job *j = ctx;
+
+	return nt_hm_html_write(j->h, j->info, j->ev, f);
+}
+
 int nt_hm_html_save(const struct nt_heatmap *h, const struct nt_hm_svg_info *info,
 		    const struct nt_hm_events *ev, const char *path)
 {
-	char *tmp = NULL;
-	FILE *f;
-	int err;
+	struct html_job j = { h, info, ev };
+	int err = nt_write_file_atomic(path, html_writer, &j);
 
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "w");
-	if (!f) {
-		err = -errno;
-		fprintf(stderr, "nodetap %s: cannot write the HTML report to %s: %s\n",
-			info->subcommand, tmp, strerror(errno));
-		free(tmp);
-		return err;
-	}
-	err = nt_hm_html_write(h, info, ev, f);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
 	if (err) {
-		fprintf(stderr, "nodetap %s: writing the HTML report %s: %s\n", info->subcommand, path,
-			strerror(-err));
-		unlink(tmp);
+		fprintf(stderr, "nodetap %s: cannot write the HTML report to ", info->subcommand);
+		nt_fputs_escaped(stderr, path, 4096);
+		fprintf(stderr, ": %s\n", strerror(-err));
 	}
-	free(tmp);
 	return err;
 }

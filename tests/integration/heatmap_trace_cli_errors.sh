@@ -40,11 +40,11 @@ assert_contains "trace" "$("$NT" --help)" "nodetap --help lists trace"
 rc=0
 "$NT" dns --heatmap "$TEST_TMP/no/such/dir/x.svg" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable heat map"
-assert_contains "cannot write the heatmap to $TEST_TMP/no/such/dir/x.svg.tmp." "$(cat "$TEST_TMP/err")" "message"
+assert_contains "cannot write the heat map to $TEST_TMP/no/such/dir/x.svg: No such file or directory" "$(cat "$TEST_TMP/err")" "message"
 rc=0
 "$NT" connect --html "$TEST_TMP/no/such/dir/r.html" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable HTML report"
-assert_contains "cannot write the HTML report to $TEST_TMP/no/such/dir/r.html.tmp." "$(cat "$TEST_TMP/err")" "message"
+assert_contains "cannot write the HTML report to $TEST_TMP/no/such/dir/r.html: No such file or directory" "$(cat "$TEST_TMP/err")" "message"
 rc=0
 "$NT" trace -o "$TEST_TMP/no/such/dir/t.json" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable trace"
