@@ -5,12 +5,20 @@
 #include "escape.h"
 #include "heatmap_events.h"
 
+#define SLOTS (2 * NT_HME_MAX_STACKS)   /* a power of two, half full at most */
+
 int nt_hme_init(struct nt_hm_events *e, size_t max)
 {
 	memset(e, 0, sizeof(*e));
 	e->max = max;
 	e->labels = calloc(NT_HME_MAX_LABELS, sizeof(*e->labels));
-	return e->labels ? 0 : -ENOMEM;
+	e->lstats = calloc(NT_HME_MAX_LABELS, sizeof(*e->lstats));
+	e->stacks.unit = "events";
+	if (!e->labels || !e->lstats) {
+		nt_hme_free(e);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void nt_hme_free(struct nt_hm_events *e)
@@ -18,7 +26,12 @@ void nt_hme_free(struct nt_hm_events *e)
 	for (unsigned i = 0; i < e->nlabels; i++)
 		free(e->labels[i]);
 	free(e->labels);
+	free(e->lstats);
 	free(e->ev);
+	nt_profile_free(&e->stacks);
+	free(e->stack_ns);
+	free(e->slot_key);
+	free(e->slot_val);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -41,13 +54,74 @@ static long intern(struct nt_hm_events *e, const char *text)
 	return e->last = e->nlabels++;
 }
 
+/* The index of ST's stack in e->stacks, named and added when new; or
+ * NT_HME_NO_STACK / NT_HME_STACK_NOT_KEPT. */
+static int32_t stack_of(struct nt_hm_events *e, uint32_t pid, const struct nt_hme_stack *st)
+{
+	uint64_t key = ((uint64_t)pid << 32 | (uint32_t)st->stack_id) + 1;
+	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 40) & (SLOTS - 1);
+	struct nt_pcount pc = { .pid = (pid_t)pid, .user_stack = st->stack_id, .kernel_stack = -1,
+				.comm = st->comm ? st->comm : "?", .count = 0 };
+	long idx;
+
+	if (st->stack_id < 0)
+		return NT_HME_NO_STACK;
+	if (!e->slot_key) {
+		e->slot_key = calloc(SLOTS, sizeof(*e->slot_key));
+		e->slot_val = calloc(SLOTS, sizeof(*e->slot_val));
+		e->stack_ns = calloc(NT_HME_MAX_STACKS, sizeof(*e->stack_ns));
+		if (!e->slot_key || !e->slot_val || !e->stack_ns)
+			return NT_HME_STACK_NOT_KEPT;
+	}
+	for (; e->slot_key[h]; h = (h + 1) & (SLOTS - 1))
+		if (e->slot_key[h] == key)
+			return (int32_t)e->slot_val[h];
+	if (e->stacks.nstacks >= NT_HME_MAX_STACKS)
+		return NT_HME_STACK_NOT_KEPT;
+	/* Named now: the process may be gone by the time the report is
+	 * written, and stack ids stay valid only while nothing reuses them. */
+	idx = nt_profile_add(&e->stacks, st->sym, st->fd, &pc);
+	if (idx < 0)
+		return NT_HME_STACK_NOT_KEPT;
+	e->slot_key[h] = key;
+	e->slot_val[h] = (uint32_t)idx;
+	return (int32_t)idx;
+}
+
 void nt_hme_add(struct nt_hm_events *e, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
-		uint32_t tid, const char *label, size_t label_len, const char *status)
+		uint32_t tid, const char *label, size_t label_len, const char *status,
+		const struct nt_hme_stack *st)
 {
 	char esc[1100];
+	int32_t stack = NT_HME_NO_STACK;
 	long l, s;
 
-	if (!e->labels || e->n >= e->max) {
+	if (!e->labels)
+		return;
+	nt_escape(label, label_len, esc, sizeof(esc));
+	l = intern(e, esc);
+	s = intern(e, status);
+	if (l >= 0) {
+		struct nt_hm_lstat *ls = &e->lstats[l];
+
+		ls->n++;
+		ls->total_ns += latency_ns;
+		if (latency_ns > ls->max_ns)
+			ls->max_ns = latency_ns;
+	}
+	if (st)
+		stack = stack_of(e, pid, st);
+	if (stack >= 0) {
+		e->stacks.stacks[stack].count++;
+		e->stacks.total++;
+		e->stack_ns[stack] += latency_ns;
+		e->with_stack++;
+	} else if (stack == NT_HME_STACK_NOT_KEPT) {
+		e->stacks_not_kept++;
+	} else {
+		e->no_stack++;
+	}
+	if (e->n >= e->max || l < 0 || s < 0) {
 		e->not_kept++;
 		return;
 	}
@@ -65,12 +139,6 @@ void nt_hme_add(struct nt_hm_events *e, uint64_t end_ns, uint64_t latency_ns, ui
 		e->ev = p;
 		e->cap = cap;
 	}
-	nt_escape(label, label_len, esc, sizeof(esc));
-	l = intern(e, esc);
-	s = intern(e, status);
-	if (l < 0 || s < 0) {
-		e->not_kept++;
-		return;
-	}
-	e->ev[e->n++] = (struct nt_hm_ev){ end_ns, latency_ns, pid, tid, (uint32_t)l, (uint32_t)s };
+	e->ev[e->n++] = (struct nt_hm_ev){ end_ns, latency_ns, pid, tid, (uint32_t)l, (uint32_t)s,
+					   stack };
 }

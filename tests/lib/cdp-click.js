@@ -9,9 +9,13 @@
 // It clicks the heat map cell with the largest data-n and prints one JSON
 // line: {"errors": [console errors and uncaught exceptions],
 //        "hottest": {"c":..,"r":..,"n":..}, "title": text of #cell-title,
-//        "rows": [[cells of each row of #cell-table]], "italic": number of <i>
-//        elements in the page, "label_cells": [texts of the first column of
-//        #labels]}
+//        "rows": [[cells of each row of #cell-table]] (the 7th: the event's
+//        stack, every frame's text), "italic": number of <i> elements in the
+//        page, "label_cells": [texts of the first column of #labels],
+//        "label_time_cells": [... of #labels-time], "function_cells": [... of
+//        #functions], "flame": {"frames": <g class="f"> in #flamegraph,
+//        "names": [their distinct data-n], "drawn": those the script laid out
+//        (a visible rect of non-zero width)}}
 // Exit status: 0 when it could do all that (the test judges the result),
 // 2 on bad usage, 3 when the browser could not be driven (with a message).
 'use strict';
@@ -139,6 +143,16 @@ async function main() {
 		italic: document.getElementsByTagName('i').length,
 		label_cells: [...document.querySelectorAll('#labels tr')].slice(1)
 			.map((tr) => tr.children[0].textContent),
+		label_time_cells: [...document.querySelectorAll('#labels-time tr')].slice(1)
+			.map((tr) => tr.children[0].textContent),
+		function_cells: [...document.querySelectorAll('#functions tr')].slice(1)
+			.map((tr) => tr.children[0].textContent),
+		flame: (() => {
+			const gs = [...document.querySelectorAll('#flamegraph g.f')];
+			return { frames: gs.length, names: [...new Set(gs.map((g) => g.dataset.n))],
+				drawn: gs.filter((g) => g.style.display !== 'none' &&
+					g.querySelector('rect').getBoundingClientRect().width > 0).length };
+		})(),
 	}))()`);
 	const shot = await send('Page.captureScreenshot', { format: 'png' });
 	fs.writeFileSync(opts.shot, Buffer.from(shot.data, 'base64'));

@@ -135,14 +135,22 @@ TEST(heatmap_events_bounded)
 	char host[300];
 
 	CHECK_EQ_INT(nt_hme_init(&e, 3), 0);
-	nt_hme_add(&e, 1, 2, 10, 11, "a.test", 6, "ok");
-	nt_hme_add(&e, 3, 4, 10, 11, "b\033[31m", 300, "ok");
-	nt_hme_add(&e, 5, 6, 10, 12, "a.test", 6, "EAI_NONAME");
-	nt_hme_add(&e, 7, 8, 10, 12, "c.test", 6, "ok");   /* beyond 3: counted */
+	nt_hme_add(&e, 1, 2, 10, 11, "a.test", 6, "ok", NULL);
+	nt_hme_add(&e, 3, 4, 10, 11, "b\033[31m", 300, "ok", NULL);
+	nt_hme_add(&e, 5, 6, 10, 12, "a.test", 6, "EAI_NONAME", NULL);
+	nt_hme_add(&e, 7, 8, 10, 12, "c.test", 6, "ok", NULL);   /* beyond 3: counted */
 	CHECK_EQ_U64(e.n, 3);
 	CHECK_EQ_U64(e.not_kept, 1);
-	/* Labels and statuses interned once each; the traced side's text escaped. */
-	CHECK_EQ_INT(e.nlabels, 4);
+	/* Labels and statuses interned once each; the traced side's text
+	 * escaped; the event not kept still counts in its label's statistics. */
+	CHECK_EQ_INT(e.nlabels, 5);
+	CHECK_EQ_U64(e.lstats[e.ev[0].label].n, 2);
+	CHECK_EQ_U64(e.lstats[e.ev[0].label].total_ns, 8);
+	CHECK_EQ_U64(e.lstats[e.ev[0].label].max_ns, 6);
+	CHECK_EQ_U64(e.lstats[4].n, 1);
+	CHECK_EQ_STR(e.labels[4], "c.test");
+	CHECK_EQ_U64(e.no_stack, 4);
+	CHECK_EQ_INT(e.ev[0].stack, NT_HME_NO_STACK);
 	CHECK_EQ_STR(e.labels[e.ev[1].label], "b\\x1b[31m");
 	CHECK_EQ_INT(e.ev[0].label, e.ev[2].label);
 	CHECK_EQ_STR(e.labels[e.ev[2].status], "EAI_NONAME");
@@ -151,7 +159,7 @@ TEST(heatmap_events_bounded)
 	CHECK_EQ_INT(nt_hme_init(&e, 10000), 0);
 	for (int i = 0; i < NT_HME_MAX_LABELS + 10; i++) {
 		snprintf(host, sizeof(host), "h%d.test", i);
-		nt_hme_add(&e, 1, 1, 1, 1, host, sizeof(host), "ok");
+		nt_hme_add(&e, 1, 1, 1, 1, host, sizeof(host), "ok", NULL);
 	}
 	CHECK(e.nlabels <= NT_HME_MAX_LABELS);
 	CHECK_EQ_U64(e.n, NT_HME_MAX_LABELS + 10);
