@@ -9,7 +9,9 @@
 # lookups each. Checked: no console error or exception; the click lists
 # exactly the cell's events, each inside the cell's latency and time range;
 # the hostile name shows as text, never as markup; every lookup is in the
-# page's data.
+# page's data; each listed lookup shows its stack, which names lookupFromApp,
+# the workload's function that calls dns.lookup (node runs with
+# --perf-basic-prof); so does the page's flame graph, drawn by its script.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TESTS_LIB/netns.sh"
 
@@ -20,7 +22,8 @@ nt_dns_start "$NT_NS" '{"shift.nodetap.test":{"a":"127.0.0.1","delay_ms":5,
 	"then":{"after":20,"delay_ms":50}}}'
 
 html=$TEST_TMP/report.html
-"$REPO/nodetap" dns --html "$html" -- ip netns exec "$NT_NS" "$NODE" "$TESTS_LIB/dns-client.js" \
+"$REPO/nodetap" dns --html "$html" -- ip netns exec "$NT_NS" "$NODE" --perf-basic-prof \
+	--interpreted-frames-native-stack "$TESTS_LIB/dns-client.js" \
 	--count $N --mode sequential --pace-ms 20 --out "$TEST_TMP/client.json" \
 	shift.nodetap.test "$HOSTILE" >"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr" ||
 	fail "nodetap exited $?: $(cat "$TEST_TMP/stderr")"
@@ -35,6 +38,14 @@ script_json nodetap-events >"$TEST_TMP/events.json"
 assert_jq "$TEST_TMP/map.json" '[.cells[][2]] | add' $((2 * N)) "cells of the map"
 assert_jq "$TEST_TMP/events.json" '.events | length' $((2 * N)) "events in the page"
 assert_jq "$TEST_TMP/events.json" '.not_kept' 0 "events not kept"
+assert_jq "$TEST_TMP/events.json" '.with_stack + .no_stack' $((2 * N)) "events with and without a stack"
+assert_jq "$TEST_TMP/events.json" '.stacks_not_kept' 0 "stacks not kept"
+# Each lookup's stack: taken at uv_getaddrinfo, so every one that has a
+# stack names the function that made the lookup.
+assert_ge "$(jqv "$TEST_TMP/events.json" .with_stack)" $N "lookups with a stack"
+assert_jq "$TEST_TMP/events.json" '. as $d | [.events[] | select(.[8] >= 0) |
+	select([$d.stacks[.[8]][2][] | $d.frames[.][0]] | any(test("^lookupFromApp .*dns-client\\.js:")) | not)] | length' 0 \
+	"lookups whose stack does not name lookupFromApp"
 # Nothing from the traced process is markup in the file itself.
 grep -q '<i>' "$html" && fail "the hostile hostname reached the HTML as markup"
 
@@ -62,6 +73,15 @@ assert_jq "$page" "[.rows[] | (.[0] | tonumber) | select(. < $c or . >= $c + 1)]
 	"listed times outside column $c"
 assert_jq "$page" '[.rows[][2]] | unique | length' 1 "processes in the listing"
 assert_eq "$(jqv "$TEST_TMP/client.json" .pid)" "$(jqv "$page" '.rows[0][2]')" "pid in the listing"
+# The listed lookups with their stacks, lookupFromApp among the frames.
+with_fn=$(jqv "$page" '[.rows[] | select(.[6] | test("lookupFromApp [^ ]*dns-client\\.js:"))] | length')
+assert_ge "$with_fn" 1 "listed lookups whose stack names lookupFromApp"
+assert_eq "$(jqv "$page" '[.rows[] | select(.[6] | startswith("(none") | not)] | length')" "$with_fn" \
+	"listed lookups with a stack = those naming lookupFromApp"
+# The flame graph: in the page, laid out by its script, with the function.
+assert_ge "$(jqv "$page" .flame.drawn)" 5 "flame graph frames drawn"
+assert_jq "$page" '[.flame.names[] | select(test("^lookupFromApp .*dns-client\\.js:"))] | length' 1 \
+	"lookupFromApp in the flame graph"
 # The hostile name is text on the page.
 assert_jq "$page" '.italic' 0 "<i> elements in the page"
 assert_jq "$page" "[.label_cells[] | select(. == \"$HOSTILE\")] | length" 1 "the hostile name as text in the host table"
