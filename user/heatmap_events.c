@@ -56,15 +56,31 @@ static long intern(struct nt_hm_events *e, const char *text)
 
 /* The index of ST's stack in e->stacks, named and added when new; or
  * NT_HME_NO_STACK / NT_HME_STACK_NOT_KEPT. */
+/* The hash key of ST for process PID, never 0 (an empty slot). A stack id
+ * is unique in its map; frames carried by the event are keyed by a 64-bit
+ * FNV-1a hash of them (two stacks of one process sharing one is a chance of
+ * about n^2 / 2^64: at 4096 stacks, 1 in 10^12). */
+static uint64_t stack_key(uint32_t pid, const struct nt_hme_stack *st)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	if (st->nips <= 0)
+		return ((uint64_t)pid << 32 | (uint32_t)st->stack_id) + 1;
+	h = (h ^ pid) * 1099511628211ULL;
+	for (int i = 0; i < st->nips; i++)
+		h = (h ^ st->ips[i]) * 1099511628211ULL;
+	return h | 1ULL << 63; /* apart from the stack-id keys, and never 0 */
+}
+
 static int32_t stack_of(struct nt_hm_events *e, uint32_t pid, const struct nt_hme_stack *st)
 {
-	uint64_t key = ((uint64_t)pid << 32 | (uint32_t)st->stack_id) + 1;
+	uint64_t key = stack_key(pid, st);
 	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 40) & (SLOTS - 1);
 	struct nt_pcount pc = { .pid = (pid_t)pid, .user_stack = st->stack_id, .kernel_stack = -1,
 				.comm = st->comm ? st->comm : "?", .count = 0 };
 	long idx;
 
-	if (st->stack_id < 0)
+	if (st->stack_id < 0 && st->nips <= 0)
 		return NT_HME_NO_STACK;
 	if (!e->slot_key) {
 		e->slot_key = calloc(SLOTS, sizeof(*e->slot_key));
@@ -80,7 +96,8 @@ static int32_t stack_of(struct nt_hm_events *e, uint32_t pid, const struct nt_hm
 		return NT_HME_STACK_NOT_KEPT;
 	/* Named now: the process may be gone by the time the report is
 	 * written, and stack ids stay valid only while nothing reuses them. */
-	idx = nt_profile_add(&e->stacks, st->sym, st->fd, &pc);
+	idx = st->nips > 0 ? nt_profile_add_ips(&e->stacks, st->sym, &pc, st->ips, st->nips)
+			   : nt_profile_add(&e->stacks, st->sym, st->fd, &pc);
 	if (idx < 0)
 		return NT_HME_STACK_NOT_KEPT;
 	e->slot_key[h] = key;

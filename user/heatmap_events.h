@@ -56,13 +56,16 @@ struct nt_hm_events {
 };
 
 /* Where an event's stack is: the user stack STACK_ID of a BPF stack map
- * (FD), named by SYM; COMM is the process's name (raw, at most 16 bytes),
+ * (FD), or the frames IPS the event carried itself (NIPS > 0, innermost
+ * first), named by SYM; COMM is the process's name (raw, at most 16 bytes),
  * the flame graph's root. */
 struct nt_hme_stack {
 	struct nt_symbolizer *sym;
 	int fd;
-	int stack_id;             /* < 0: none */
+	int stack_id;             /* < 0: none (unless IPS) */
 	const char *comm;
+	const unsigned long long *ips;
+	int nips;
 };
 
 int nt_hme_init(struct nt_hm_events *e, size_t max);

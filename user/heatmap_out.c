@@ -115,12 +115,10 @@ void nt_hm_out_stacks(struct nt_hm_out *h, struct nt_symbolizer *sym, int stacks
 	h->stacks_hint = hint;
 }
 
-void nt_hm_out_add_stack(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns,
-			 uint32_t pid, uint32_t tid, const char *label, size_t label_len,
-			 const char *status, const char *comm, int stack_id)
+static void add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
+		uint32_t tid, const char *label, size_t label_len, const char *status,
+		const struct nt_hme_stack *st)
 {
-	struct nt_hme_stack st = { h->sym, h->stacks_fd, stack_id, comm };
-
 	if (!h->started)
 		return;
 	if (to_terminal(h))
@@ -129,7 +127,25 @@ void nt_hm_out_add_stack(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_
 		h->not_counted++;
 	if (h->html)
 		nt_hme_add(&h->events, end_ns, latency_ns, pid, tid, label, label_len, status,
-			   h->sym ? &st : NULL);
+			   h->sym ? st : NULL);
+}
+
+void nt_hm_out_add_stack(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns,
+			 uint32_t pid, uint32_t tid, const char *label, size_t label_len,
+			 const char *status, const char *comm, int stack_id)
+{
+	struct nt_hme_stack st = { h->sym, h->stacks_fd, stack_id, comm, NULL, 0 };
+
+	add(h, end_ns, latency_ns, pid, tid, label, label_len, status, &st);
+}
+
+void nt_hm_out_add_ips(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
+		       uint32_t tid, const char *label, size_t label_len, const char *status,
+		       const char *comm, const unsigned long long *ips, int n)
+{
+	struct nt_hme_stack st = { h->sym, -1, -1, comm, ips, n };
+
+	add(h, end_ns, latency_ns, pid, tid, label, label_len, status, &st);
 }
 
 void nt_hm_out_add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,

@@ -96,6 +96,11 @@ static inline bool nt_hm_out_wants_stacks(const struct nt_hm_out *h)
 void nt_hm_out_add_stack(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns,
 			 uint32_t pid, uint32_t tid, const char *label, size_t label_len,
 			 const char *status, const char *comm, int stack_id);
+/* The same with the event's own user frames IPS (N, innermost first; 0:
+ * none), for records that carry them instead of a stack id. */
+void nt_hm_out_add_ips(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
+		       uint32_t tid, const char *label, size_t label_len, const char *status,
+		       const char *comm, const unsigned long long *ips, int n);
 /* For nt_session.tick: CTX is the struct nt_hm_out. */
 void nt_hm_out_tick(void *ctx);
 /* At a report: rewrite the SVG; on the FINAL one, close the terminal map.
