@@ -54,6 +54,7 @@ node22=$(NODETAP_TEST_NODES=22 "$TESTS_LIB/node-versions.sh") || fail "no node 2
 mkdir -p "$TEST_TMP/profile"
 "$node22" "$TESTS_LIB/cdp-click.js" --chromium "${CHROMIUM:-/usr/bin/chromium}" --page "$html" \
 	--shot "$TEST_TMP/click.png" --profile "$TEST_TMP/profile" --timeout-ms 90000 \
+	--flame-click '^lookupFromApp ' \
 	>"$TEST_TMP/page.json" 2>"$TEST_TMP/cdp.err" || fail "driving chromium failed: $(cat "$TEST_TMP/cdp.err")"
 page=$TEST_TMP/page.json
 assert_jq "$page" '.errors | length' 0 "console errors and exceptions: $(jq -c .errors "$page")"
@@ -86,6 +87,10 @@ assert_jq "$page" '[.flame.names[] | select(test("^lookupFromApp .*dns-client\\.
 assert_jq "$page" '.italic' 0 "<i> elements in the page"
 assert_jq "$page" "[.label_cells[] | select(. == \"$HOSTILE\")] | length" 1 "the hostile name as text in the host table"
 # A screenshot of the page after the click: a PNG.
+# A click on its frame zooms the flame graph (the page's script runs): its
+# callers are dimmed.
+assert_match "^lookupFromApp " "$(jqv "$page" .flame_click.name)" "flame graph frame clicked"
+assert_ge "$(jqv "$page" .flame_click.dimmed)" 1 "flame graph frames dimmed by the zoom"
 assert_eq '89504e470d0a1a0a' "$(head -c 8 "$TEST_TMP/click.png" | od -An -tx1 | tr -d ' \n')" "screenshot is a PNG"
 assert_ge "$(stat -c %s "$TEST_TMP/click.png")" 10000 "screenshot size"
 if [ -n "${NODETAP_KEEP_SHOT:-}" ]; then cp "$TEST_TMP/click.png" "$NODETAP_KEEP_SHOT"; fi

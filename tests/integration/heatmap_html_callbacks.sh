@@ -28,6 +28,7 @@ node22=$(NODETAP_TEST_NODES=22 "$TESTS_LIB/node-versions.sh") || fail "no node 2
 mkdir -p "$TEST_TMP/profile"
 "$node22" "$TESTS_LIB/cdp-click.js" --chromium "${CHROMIUM:-/usr/bin/chromium}" --page "$html" \
 	--shot "$TEST_TMP/click.png" --profile "$TEST_TMP/profile" --timeout-ms 90000 \
+	--flame-click '^spinInTimer ' \
 	>"$TEST_TMP/page.json" 2>"$TEST_TMP/cdp.err" || fail "driving chromium failed: $(cat "$TEST_TMP/cdp.err")"
 page=$TEST_TMP/page.json
 assert_jq "$page" '.errors | length' 0 "console errors and exceptions: $(jq -c .errors "$page")"
@@ -52,6 +53,10 @@ assert_match "^spinInTimer [^ ]*callbacks-shift\.js:[0-9]+" "$(jqv "$page" '.fun
 assert_ge "$(jqv "$page" .flame.drawn)" 5 "flame graph frames drawn"
 assert_jq "$page" '[.flame.names[] | select(test("^(spinInTimer|onShiftTimer) .*callbacks-shift\\.js:"))] | length' 2 \
 	"spinInTimer and onShiftTimer in the flame graph"
+# A click on its frame zooms the flame graph (the page's script runs): its
+# callers are dimmed.
+assert_match "^spinInTimer " "$(jqv "$page" .flame_click.name)" "flame graph frame clicked"
+assert_ge "$(jqv "$page" .flame_click.dimmed)" 1 "flame graph frames dimmed by the zoom"
 assert_eq '89504e470d0a1a0a' "$(head -c 8 "$TEST_TMP/click.png" | od -An -tx1 | tr -d ' \n')" "screenshot is a PNG"
 assert_ge "$(stat -c %s "$TEST_TMP/click.png")" 10000 "screenshot size"
 if [ -n "${NODETAP_KEEP_SHOT:-}" ]; then cp "$TEST_TMP/click.png" "$NODETAP_KEEP_SHOT"; fi
