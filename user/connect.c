@@ -470,12 +470,14 @@ static int on_event(void *arg, void *data, size_t len)
 			snprintf(dst, sizeof(dst), "%.*s (%s:%u)", NT_HOST_LEN, e->host, ip, e->dst.port);
 		else
 			snprintf(dst, sizeof(dst), "%s:%u", ip, e->dst.port);
-		/* Its stack: the code that called connect(), else the one
-		 * that made the lookup. */
+		/* Its stack: where the lookup that resolved the destination
+		 * was made (the application's code: node connects from the
+		 * lookup's callback, or from a nextTick for an address), else
+		 * where connect() was called. */
 		nt_hm_out_add_stack(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
 				    dst, sizeof(dst),
 				    e->outcome < CONN_OUTCOMES ? outcome_names[e->outcome] : "?", e->comm,
-				    e->connect_stack >= 0 ? e->connect_stack : e->origin_stack);
+				    e->origin_stack >= 0 ? e->origin_stack : e->connect_stack);
 		if (c->o.events)
 			print_event(c, data);
 	}
@@ -699,7 +701,7 @@ int cmd_connect(int argc, char **argv)
 	chosen[nchosen++] = (struct nt_probe_spec){
 		"node::TCPWrap::Connect(v8::FunctionCallbackInfo<v8::Value> const&",
 		c.skel->progs.node_connect, false, false, NULL };
-	if (c.o.stacks)
+	if (c.o.stacks || nt_hm_out_wants_stacks(&c.hm))
 		chosen[nchosen++] = (struct nt_probe_spec){ "uv_getaddrinfo", c.skel->progs.origin_start,
 							    false, true, NULL };
 	if (mark)

@@ -1,9 +1,12 @@
 /* heatmap_events: bounded per-event records for --html (heatmap_events.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "escape.h"
 #include "heatmap_events.h"
+#include "nodetap.h"
+#include "stackfmt.h"
 
 #define SLOTS (2 * NT_HME_MAX_STACKS)   /* a power of two, half full at most */
 
@@ -32,6 +35,9 @@ void nt_hme_free(struct nt_hm_events *e)
 	free(e->stack_ns);
 	free(e->slot_key);
 	free(e->slot_val);
+	for (size_t i = 0; e->raw && i < NT_HME_MAX_STACKS; i++)
+		free(e->raw[i].ips);
+	free(e->raw);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -53,6 +59,8 @@ static long intern(struct nt_hm_events *e, const char *text)
 		return -1;
 	return e->last = e->nlabels++;
 }
+
+static void keep_raw(struct nt_hm_events *e, size_t idx, const struct nt_hme_stack *st);
 
 /* The index of ST's stack in e->stacks, named and added when new; or
  * NT_HME_NO_STACK / NT_HME_STACK_NOT_KEPT. */
@@ -102,7 +110,55 @@ static int32_t stack_of(struct nt_hm_events *e, uint32_t pid, const struct nt_hm
 		return NT_HME_STACK_NOT_KEPT;
 	e->slot_key[h] = key;
 	e->slot_val[h] = (uint32_t)idx;
+	keep_raw(e, (size_t)idx, st);
 	return (int32_t)idx;
+}
+
+static bool has_jit(const struct nt_pstack *s)
+{
+	for (int k = 0; k < s->nframes; k++)
+		if (s->frames[k].kind == NT_PF_JIT)
+			return true;
+	return false;
+}
+
+/* Stack IDX has JIT frames without a name: keep its raw frames to name
+ * them again later (best effort: without memory it keeps its [jit]). */
+static void keep_raw(struct nt_hm_events *e, size_t idx, const struct nt_hme_stack *st)
+{
+	unsigned long long buf[NT_MAX_STACK_DEPTH];
+	const unsigned long long *ips = st->ips;
+	int n = st->nips;
+
+	if (!has_jit(&e->stacks.stacks[idx]))
+		return;
+	if (n <= 0) {
+		n = nt_stack_read(st->fd, st->stack_id, buf);
+		ips = buf;
+	}
+	if (n > NT_MAX_STACK_DEPTH)
+		n = NT_MAX_STACK_DEPTH;
+	if (!e->raw && !(e->raw = calloc(NT_HME_MAX_STACKS, sizeof(*e->raw))))
+		return;
+	e->raw[idx].ips = malloc((size_t)(n ? n : 1) * sizeof(*ips));
+	if (!e->raw[idx].ips)
+		return;
+	memcpy(e->raw[idx].ips, ips, (size_t)n * sizeof(*ips));
+	e->raw[idx].n = n;
+}
+
+void nt_hme_rename_jit(struct nt_hm_events *e, struct nt_symbolizer *sym)
+{
+	for (size_t i = 0; e->raw && sym && i < e->stacks.nstacks; i++) {
+		struct nt_hme_raw *r = &e->raw[i];
+
+		if (!r->ips || nt_profile_rename(&e->stacks, i, sym, r->ips, r->n))
+			continue;
+		if (!has_jit(&e->stacks.stacks[i])) {
+			free(r->ips);
+			r->ips = NULL;
+		}
+	}
 }
 
 void nt_hme_add(struct nt_hm_events *e, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,

@@ -53,6 +53,9 @@ struct nt_hm_events {
 	uint64_t with_stack;      /* events with a stack kept */
 	uint64_t no_stack;        /* events without one (NT_HME_NO_STACK) */
 	uint64_t stacks_not_kept; /* events whose stack was beyond the bound */
+	/* Per stack with JIT frames that had no name yet: its raw frames,
+	 * to name again before the page is written (nt_hme_rename_jit). */
+	struct nt_hme_raw { unsigned long long *ips; int n; } *raw;
 };
 
 /* Where an event's stack is: the user stack STACK_ID of a BPF stack map
@@ -70,6 +73,11 @@ struct nt_hme_stack {
 
 int nt_hme_init(struct nt_hm_events *e, size_t max);
 void nt_hme_free(struct nt_hm_events *e);
+/* Name again the frames of stacks that had JIT code without a name: V8
+ * writes its perf map through a buffer, so a function compiled just before
+ * its first event may have no line there yet when the stack is first seen.
+ * Called before the page is written. */
+void nt_hme_rename_jit(struct nt_hm_events *e, struct nt_symbolizer *sym);
 /* Keep one event; LABEL (at most LABEL_LEN bytes, from the traced process)
  * and STATUS (our own text) are interned. ST: its stack, or NULL. */
 void nt_hme_add(struct nt_hm_events *e, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,

@@ -191,6 +191,7 @@ int nt_hm_out_report(struct nt_hm_out *h, bool final)
 				h->map.ncolumns, (double)h->map.column_ns / 1e9, h->path);
 	}
 	if (h->html) {
+		nt_hme_rename_jit(&h->events, h->sym);
 		if (nt_hm_html_save(&h->map, &info, &h->events, h->html))
 			return NT_EXIT_RUNTIME;
 		if (final)

@@ -191,6 +191,23 @@ long nt_profile_add(struct nt_profile *p, struct nt_symbolizer *sym, int stacks_
 	return add_frames(p, sym, c, uips, nu, kips, nk);
 }
 
+int nt_profile_rename(struct nt_profile *p, size_t i, struct nt_symbolizer *sym,
+		      const unsigned long long *ips, int n)
+{
+	struct nt_profile tmp = { 0 };
+	struct nt_pstack *s = &p->stacks[i];
+	struct nt_pcount c = { .pid = s->pid, .user_stack = s->user_stack,
+			       .kernel_stack = s->kernel_stack, .comm = s->frames[0].label };
+
+	if (add_frames(&tmp, sym, &c, ips, n, NULL, 0) < 0)
+		return -ENOMEM;
+	frames_free(s->frames, s->nframes);
+	s->frames = tmp.stacks[0].frames;
+	s->nframes = tmp.stacks[0].nframes;
+	free(tmp.stacks);
+	return 0;
+}
+
 long nt_profile_add_ips(struct nt_profile *p, struct nt_symbolizer *sym, const struct nt_pcount *c,
 			const unsigned long long *ips, int n)
 {

@@ -220,6 +220,15 @@ TEST(heatmap_events_stacks_and_html)
 	CHECK_EQ_STR(e.stacks.stacks[0].frames[0].label, "node");
 	CHECK(strstr(e.stacks.stacks[0].frames[1].label, "nt_test_hme_caller") != NULL);
 	CHECK(strstr(e.stacks.stacks[0].frames[2].label, "nt_test_hme_leaf") != NULL);
+	/* Named again from other frames (what nt_hme_rename_jit does): the
+	 * stack keeps its place and count. */
+	CHECK_EQ_INT(e.stacks.stacks[1].nframes, 2);
+	CHECK_EQ_INT(nt_profile_rename(&e.stacks, 1, sym, a, 2), 0);
+	CHECK_EQ_INT(e.stacks.stacks[1].nframes, 3);
+	CHECK_EQ_U64(e.stacks.stacks[1].count, 1);
+	CHECK_EQ_STR(e.stacks.stacks[1].frames[0].label, "node");
+	CHECK(strstr(e.stacks.stacks[1].frames[2].label, "nt_test_hme_leaf") != NULL);
+	CHECK_EQ_INT(nt_profile_rename(&e.stacks, 1, sym, b, 1), 0);
 	/* The page: the stacks, the frames, the tables, the flame graph. */
 	f = open_memstream(&buf, &sz);
 	CHECK_EQ_INT(nt_hm_html_write(&h, &info, &e, f), 0);
