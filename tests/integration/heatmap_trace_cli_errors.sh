@@ -7,7 +7,7 @@
 
 NT=$REPO/nodetap
 
-for cmd in dns connect loop; do
+for cmd in dns connect loop callbacks; do
 	expect 2 "--heatmap-column needs --heatmap FILE.svg\|- or --html FILE" $cmd --heatmap-column 2
 	expect 2 "--html: give a file name" $cmd --html ''
 	expect 2 "--html needs a value" $cmd --html
@@ -19,11 +19,16 @@ for cmd in dns connect loop; do
 	expect 2 "--heatmap: give a file name" $cmd --heatmap ''
 	expect 2 "--heatmap needs a value" $cmd --heatmap
 	expect 2 "--heatmap - draws on stdout: it excludes --json" $cmd --heatmap - --json
-	expect 2 "--heatmap - draws on stdout: it excludes --events" $cmd --heatmap - --events
+	if [ $cmd = callbacks ]; then
+		expect 2 "--events is not an option of this subcommand" $cmd --heatmap - --events
+	else
+		expect 2 "--heatmap - draws on stdout: it excludes --events" $cmd --heatmap - --events
+	fi
 	"$NT" $cmd --help >"$TEST_TMP/help"
 	assert_contains "--heatmap FILE.svg" "$(cat "$TEST_TMP/help")" "$cmd --help"
 	assert_contains "--heatmap-column SECONDS" "$(cat "$TEST_TMP/help")" "$cmd --help"
 	assert_contains "--html FILE" "$(cat "$TEST_TMP/help")" "$cmd --help"
+	assert_contains "flame graph" "$(cat "$TEST_TMP/help")" "$cmd --help"
 done
 
 expect 2 "-o FILE is required" trace
