@@ -313,8 +313,9 @@ static __always_inline void emit_callback(struct pt_regs *ctx, __u32 pid, __u32 
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev->caller_stack = -1;
 	if (!slow) {
-		/* For the heat map: the stack walk is the costly part. */
-		bpf_ringbuf_submit(ev, 0);
+		/* For the heat map, one a callback: no stack walk, and no
+		 * wakeup of the loader for each (it reads every 0.1 s). */
+		bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
 		return;
 	}
 	/* At the return the stack is that of the native code that made the
