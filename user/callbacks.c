@@ -663,6 +663,22 @@ static void print_event(struct cb_ctx *c, const struct nt_cb_event *e, const cha
 	fflush(stdout);
 }
 
+/* The samples a callback got, as its status in the HTML report: exact up
+ * to 7, then by power of two ("8-15 samples"), so that statuses stay few
+ * (they share the report's bound on distinct labels with the kinds). */
+static void sample_status(unsigned int n, char *buf, size_t len)
+{
+	unsigned int lo = 8;
+
+	if (n < 8) {
+		snprintf(buf, len, "%u sample%s", n, n == 1 ? "" : "s");
+		return;
+	}
+	while (lo <= n / 2)
+		lo *= 2;
+	snprintf(buf, len, "%u-%u samples", lo, 2 * lo - 1);
+}
+
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct cb_ctx *c = arg;
@@ -689,7 +705,7 @@ static int on_event(void *arg, void *data, size_t len)
 			sampled = best_sample(c, e);
 		/* Every callback for --heatmap/--html: its stack is the one
 		 * sampled while it ran (the JavaScript it ran). */
-		snprintf(status, sizeof(status), "%u sample%s", e->samples, e->samples == 1 ? "" : "s");
+		sample_status(e->samples, status, sizeof(status));
 		nt_hm_out_add_stack(&c->hm, e->start_ns + e->dur_ns, e->dur_ns, e->pid, e->tid, kind,
 				    strlen(kind), caller[0] ? caller : status, e->comm, sampled);
 		if (c->min_ms && e->dur_ns >= (uint64_t)c->min_ms * 1000000ULL)

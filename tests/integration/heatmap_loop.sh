@@ -99,6 +99,8 @@ with_fn=$(jqv "$ev" ". as \$d | [.events[] | select(.[3] >= $MS64 and .[8] >= 0)
 	select([\$d.stacks[.[8]][2][] | \$d.frames[.][0]] | any(test(\"^busyWaitForNodetap .*loop-app\\\\.js:\")))] | length")
 assert_ge "$with_fn" 1 "listed samples of 64 ms or more whose stack names busyWaitForNodetap"
 assert_ge $((2 * with_fn)) "$slow_listed" "listed samples of 64 ms or more whose stack names busyWaitForNodetap (at least half)"
-sed -n '/<svg version="1.1" class="flamegraph"/,/<\/svg>/p' "$html" | grep -q 'data-n="busyWaitForNodetap [^"]*loop-app.js:' ||
+# (Through a file: grep -q ends a pipe early, and pipefail would fail it.)
+sed -n '/<svg version="1.1" class="flamegraph"/,/<\/svg>/p' "$html" >"$TEST_TMP/flame.svg"
+grep -q 'data-n="busyWaitForNodetap [^"]*loop-app.js:' "$TEST_TMP/flame.svg" ||
 	fail "busyWaitForNodetap not in the HTML report's flame graph"
 log "$samples samples, $before before the switch (column $col_T), $slow of 64 ms or more, $with_fn of $slow_listed with busyWaitForNodetap"
