@@ -26,6 +26,8 @@
 
 const volatile bool filter_kinds = false;  /* --kind: kind_enabled decides */
 const volatile __u64 min_ns = 0;           /* --min-ms; 0: no events */
+const volatile bool emit_all = false;      /* --heatmap, --html: an event for every
+                                              callback (its duration and samples) */
 const volatile __u64 sample_after_ns = 0;  /* sampler: take stacks of callbacks
                                               running for at least this long */
 
@@ -287,8 +289,8 @@ static __always_inline void account(__u32 pid, struct frame *f, __u64 dur)
 	__sync_fetch_and_add(&v->hist[nt_log2_slot(dur / 1000)], 1);
 }
 
-static __always_inline void emit_slow(struct pt_regs *ctx, __u32 pid, __u32 tid,
-				      struct frame *f, __u64 dur)
+static __always_inline void emit_callback(struct pt_regs *ctx, __u32 pid, __u32 tid,
+					  struct frame *f, __u64 dur, bool slow)
 {
 	struct nt_cb_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	long sid;
@@ -309,6 +311,13 @@ static __always_inline void emit_slow(struct pt_regs *ctx, __u32 pid, __u32 tid,
 	ev->caller = f->caller;
 	ev->caller2 = f->caller2;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->caller_stack = -1;
+	if (!slow) {
+		/* For the heat map, one a callback: no stack walk, and no
+		 * wakeup of the loader for each (it reads every 0.1 s). */
+		bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
+		return;
+	}
 	/* At the return the stack is that of the native code that made the
 	 * callback: taken only for the slow ones. */
 	sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
@@ -316,7 +325,6 @@ static __always_inline void emit_slow(struct pt_regs *ctx, __u32 pid, __u32 tid,
 		ev->caller_stack = sid;
 		nt_announce_stack(&stack_seen, &events, pid, sid);
 	} else {
-		ev->caller_stack = -1;
 		nt_lose(NT_LOSS_STACK);
 	}
 	bpf_ringbuf_submit(ev, 0);
@@ -357,8 +365,8 @@ int cb_return(struct pt_regs *ctx)
 		return 0;
 	dur = now - f->start_ns;
 	account(pid, f, dur);
-	if (min_ns && dur >= min_ns)
-		emit_slow(ctx, pid, tid, f, dur);
+	if ((min_ns && dur >= min_ns) || emit_all)
+		emit_callback(ctx, pid, tid, f, dur, min_ns && dur >= min_ns);
 	return 0;
 }
 

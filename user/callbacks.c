@@ -19,6 +19,7 @@
 #include "callbacks.skel.h"
 #include "common.h"
 #include "escape.h"
+#include "heatmap_out.h"
 #include "hist.h"
 #include "json.h"
 #include "mapsnap.h"
@@ -116,6 +117,7 @@ struct cb_ctx {
 	unsigned long long last_hits[NT_CB_ROLES];
 	bool cost_said;
 	int ncpus;
+	struct nt_hm_out hm;    /* --heatmap, --html: the duration of every callback */
 };
 
 static const char *fixed_kind_name(unsigned int id)
@@ -304,6 +306,7 @@ static void tick(void *arg)
 	double rate[NT_CB_ROLES], total = 0;
 	uint64_t window;
 
+	nt_hm_out_tick(&c->hm);
 	if (!c->cost_said && now - c->t0 < COST_WINDOW_NS)
 		return;
 	if (c->cost_said && (!c->max_overhead || now - c->last_check_ns < COST_WINDOW_NS))
@@ -544,6 +547,11 @@ static int report(void *arg, bool final)
 		report_json(c, rows, n, interval);
 	else
 		report_text(c, rows, n, interval);
+	if (nt_hm_out_report(&c->hm, final)) {
+		free(rows);
+		nt_snap_free(&snap);
+		return NT_EXIT_RUNTIME;
+	}
 	read_hits(c, hits);
 	for (int r = 0; r < NT_CB_ROLES; r++)
 		all += hits[r];
@@ -610,19 +618,12 @@ static int best_sample(struct cb_ctx *c, const struct nt_cb_event *e)
 	return best < 0 ? -1 : s[best].id;
 }
 
-static void print_event(struct cb_ctx *c, const struct nt_cb_event *e)
+static void print_event(struct cb_ctx *c, const struct nt_cb_event *e, const char *kind,
+			const char *caller, int sampled)
 {
 	int fd = bpf_map__fd(c->skel->maps.stacks);
-	char kind[64], caller[256] = "", comm[NT_COMM_LEN * 4 + 1];
-	int sampled = best_sample(c, e);
+	char comm[NT_COMM_LEN * 4 + 1];
 
-	if (e->kind == NT_CB_KIND_CALLER)
-		classify_caller(c, (pid_t)e->pid, e->caller, e->caller2, kind, sizeof(kind), caller,
-				sizeof(caller));
-	else
-		snprintf(kind, sizeof(kind), "%s", kind_name(c, e->kind));
-	if (c->user_filter && !kind_wanted(c, kind))
-		return;
 	if (c->o.json) {
 		struct nt_json j;
 
@@ -662,6 +663,22 @@ static void print_event(struct cb_ctx *c, const struct nt_cb_event *e)
 	fflush(stdout);
 }
 
+/* The samples a callback got, as its status in the HTML report: exact up
+ * to 7, then by power of two ("8-15 samples"), so that statuses stay few
+ * (they share the report's bound on distinct labels with the kinds). */
+static void sample_status(unsigned int n, char *buf, size_t len)
+{
+	unsigned int lo = 8;
+
+	if (n < 8) {
+		snprintf(buf, len, "%u sample%s", n, n == 1 ? "" : "s");
+		return;
+	}
+	while (lo <= n / 2)
+		lo *= 2;
+	snprintf(buf, len, "%u-%u samples", lo, 2 * lo - 1);
+}
+
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct cb_ctx *c = arg;
@@ -672,8 +689,28 @@ static int on_event(void *arg, void *data, size_t len)
 	memcpy(&type, data, sizeof(type));
 	if (nt_note_new_stack(c->sym, data, len))
 		return 0;
-	if (type == NT_EV_CALLBACK && len >= sizeof(struct nt_cb_event))
-		print_event(c, data);
+	if (type == NT_EV_CALLBACK && len >= sizeof(struct nt_cb_event)) {
+		const struct nt_cb_event *e = data;
+		char kind[64], caller[256] = "", status[64];
+		int sampled = -1;
+
+		if (e->kind == NT_CB_KIND_CALLER)
+			classify_caller(c, (pid_t)e->pid, e->caller, e->caller2, kind, sizeof(kind),
+					caller, sizeof(caller));
+		else
+			snprintf(kind, sizeof(kind), "%s", kind_name(c, e->kind));
+		if (c->user_filter && !kind_wanted(c, kind))
+			return 0;
+		if (e->samples)
+			sampled = best_sample(c, e);
+		/* Every callback for --heatmap/--html: its stack is the one
+		 * sampled while it ran (the JavaScript it ran). */
+		sample_status(e->samples, status, sizeof(status));
+		nt_hm_out_add_stack(&c->hm, e->start_ns + e->dur_ns, e->dur_ns, e->pid, e->tid, kind,
+				    strlen(kind), caller[0] ? caller : status, e->comm, sampled);
+		if (c->min_ms && e->dur_ns >= (uint64_t)c->min_ms * 1000000ULL)
+			print_event(c, e, kind, caller, sampled);
+	}
 	return 0;
 }
 
@@ -875,6 +912,9 @@ static int attach_samplers(struct cb_ctx *c)
 	unsigned long freq = 4000 / (c->min_ms ? c->min_ms : 1);
 	int ncpu = libbpf_num_possible_cpus();
 
+	if (nt_hm_out_wants_stacks(&c->hm))
+		freq = 997; /* --html: callbacks of a few ms get samples too */
+
 	if (freq < 49)
 		freq = 49;
 	if (freq > 997)
@@ -935,6 +975,8 @@ static int handle_opt(int key, const char *arg, void *ctx)
 	struct cb_ctx *c = ctx;
 	uint64_t v;
 
+	if (nt_hm_out_is_opt(key))
+		return nt_hm_out_opt(&c->hm, "callbacks", key, arg);
 	switch (key) {
 	case OPT_KIND: {
 		char *copy = strdup(arg), *save = NULL, *tok;
@@ -985,6 +1027,7 @@ static const struct option cb_opts[] = {
 	{ "kind", required_argument, NULL, OPT_KIND },
 	{ "min-ms", required_argument, NULL, OPT_MIN_MS },
 	{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
+	NT_HM_LONG_OPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -1008,6 +1051,10 @@ static const char cb_help[] =
 "                                      JavaScript that ran in it\n"
 "  nodetap callbacks --max-overhead 2 -p 1234\n"
 "                                      detach if the probes would take over 2% of a CPU\n"
+"  nodetap callbacks --html cb.html -- node --perf-basic-prof \\\n"
+"        --interpreted-frames-native-stack app.js\n"
+"                                      callback durations over time as a heat map, and\n"
+"                                      the JavaScript each one ran (docs/heatmap.md)\n"
 "\n"
 "Reading the report: one line per (process, kind) with the count, the total time\n"
 "spent in those callbacks, the average and the 99th percentile (upper bound of its\n"
@@ -1020,7 +1067,10 @@ static const char cb_help[] =
 "      --kind KIND[,KIND]   count only these kinds (in the kernel)\n"
 "      --min-ms N           print each callback of N ms or more, with its stacks\n"
 "      --max-overhead PCT   detach the hottest probes when their hits would cost more\n"
-"                           than PCT percent of one CPU (checked every second)\n";
+"                           than PCT percent of one CPU (checked every second)\n"
+NT_HM_HELP
+"                           (callbacks: every callback becomes an event, and --html\n"
+"                           samples the JavaScript of callbacks at 997 Hz a CPU)\n";
 
 int cmd_callbacks(int argc, char **argv)
 {
@@ -1048,6 +1098,8 @@ int cmd_callbacks(int argc, char **argv)
 		rc = rc < 0 ? NT_EXIT_OK : rc;
 		goto out;
 	}
+	if ((rc = nt_hm_out_check(&c->hm, &c->o)))
+		goto out;
 	if ((rc = nt_bpf_setup(&c->o)))
 		goto out;
 	if ((rc = nt_targets_find(&c->o, &targets)))
@@ -1085,8 +1137,12 @@ int cmd_callbacks(int argc, char **argv)
 	c->skel->rodata->follow_children = c->o.command != NULL;
 	c->skel->rodata->filter_kinds = c->nkind_args > 0;
 	c->skel->rodata->min_ns = (__u64)c->min_ms * 1000000ULL;
-	c->skel->rodata->sample_after_ns = (__u64)c->min_ms * 500000ULL;
-	if (!c->min_ms) {
+	c->skel->rodata->emit_all = nt_hm_out_on(&c->hm);
+	/* --html: the JavaScript of every callback the sampler catches;
+	 * --min-ms alone: of those running for half of it. */
+	c->skel->rodata->sample_after_ns = nt_hm_out_wants_stacks(&c->hm) ? 0 :
+					   (__u64)c->min_ms * 500000ULL;
+	if (!c->min_ms && !nt_hm_out_wants_stacks(&c->hm)) {
 		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c->skel->maps.stack_seen, 1);
 	}
@@ -1145,15 +1201,25 @@ int cmd_callbacks(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
-	if (c->min_ms && (rc = attach_samplers(c))) {
-		fprintf(stderr, "nodetap callbacks: --min-ms: attaching the on-CPU sampler: %s "
-			"(slow callbacks are still reported, without their JavaScript)\n", strerror(-rc));
+	if ((c->min_ms || nt_hm_out_wants_stacks(&c->hm)) && (rc = attach_samplers(c))) {
+		fprintf(stderr, "nodetap callbacks: %s: attaching the on-CPU sampler: %s "
+			"(callbacks are still reported, without their JavaScript)\n",
+			c->min_ms ? "--min-ms" : "--html", strerror(-rc));
+		rc = 0;
 	}
 	c->session.rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, c, NULL);
 	if (!c->session.rb) {
 		fprintf(stderr, "nodetap callbacks: ring buffer: %s\n", strerror(errno));
 		rc = NT_EXIT_RUNTIME;
 		goto out;
+	}
+	if (nt_hm_out_on(&c->hm)) {
+		nt_hm_out_stacks(&c->hm, c->sym, bpf_map__fd(c->skel->maps.stacks),
+				 "not sampled: shorter than the sampler's period (about 1 ms), "
+				 "or off CPU");
+		if ((rc = nt_hm_out_start(&c->hm, "callback duration", nt_now_ns(),
+					  c->skel->bss->nt_losses)))
+			goto out;
 	}
 	if (!c->o.json)
 		fprintf(stderr, "nodetap callbacks: tracing callbacks into JavaScript in %s; %s\n",
@@ -1193,6 +1259,7 @@ out:
 		free(c->kinds[i]);
 	for (int i = 0; i < c->nkind_args; i++)
 		free(c->kind_args[i]);
+	nt_hm_out_free(&c->hm);
 	free(c);
 	return rc;
 }

@@ -471,8 +471,14 @@ static int on_event(void *arg, void *data, size_t len)
 			snprintf(dst, sizeof(dst), "%.*s (%s:%u)", NT_HOST_LEN, e->host, ip, e->dst.port);
 		else
 			snprintf(dst, sizeof(dst), "%s:%u", ip, e->dst.port);
-		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
-			      dst, sizeof(dst), e->outcome < CONN_OUTCOMES ? outcome_names[e->outcome] : "?");
+		/* Its stack: where the lookup that resolved the destination
+		 * was made (the application's code: node connects from the
+		 * lookup's callback, or from a nextTick for an address), else
+		 * where connect() was called. */
+		nt_hm_out_add_stack(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
+				    dst, sizeof(dst),
+				    e->outcome < CONN_OUTCOMES ? outcome_names[e->outcome] : "?", e->comm,
+				    e->origin_stack >= 0 ? e->origin_stack : e->connect_stack);
 		if (c->o.events)
 			print_event(c, data);
 	}
@@ -638,11 +644,12 @@ int cmd_connect(int argc, char **argv)
 	c.skel->rodata->filter_pids = !c.all;
 	c.skel->rodata->follow_children = c.o.command != NULL || mark;
 	c.skel->rodata->mark_node_pids = mark;
-	c.skel->rodata->capture_stacks = c.o.stacks;
+	/* --html lists every event with its stack: take them as --stacks does. */
+	c.skel->rodata->capture_stacks = c.o.stacks || nt_hm_out_wants_stacks(&c.hm);
 	c.skel->rodata->emit_events = c.o.events || nt_hm_out_on(&c.hm);
 	c.skel->rodata->filter_ports = c.nports > 0;
 	c.skel->rodata->only_family = c.family;
-	if (!c.o.stacks) {
+	if (!c.o.stacks && !nt_hm_out_wants_stacks(&c.hm)) {
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c.skel->maps.stack_seen, 1);
 	}
@@ -699,7 +706,7 @@ int cmd_connect(int argc, char **argv)
 	chosen[nchosen++] = (struct nt_probe_spec){
 		"node::TCPWrap::Connect(v8::FunctionCallbackInfo<v8::Value> const&",
 		c.skel->progs.node_connect, false, false, NULL };
-	if (c.o.stacks)
+	if (c.o.stacks || nt_hm_out_wants_stacks(&c.hm))
 		chosen[nchosen++] = (struct nt_probe_spec){ "uv_getaddrinfo", c.skel->progs.origin_start,
 							    false, true, NULL };
 	if (mark)
@@ -718,6 +725,8 @@ int cmd_connect(int argc, char **argv)
 		goto out;
 	}
 	if (nt_hm_out_on(&c.hm)) {
+		nt_hm_out_stacks(&c.hm, c.sym, bpf_map__fd(c.skel->maps.stacks),
+				 "the stack was not taken: see the losses");
 		if ((rc = nt_hm_out_start(&c.hm, "connect latency", nt_now_ns(),
 					  c.skel->bss->nt_losses)))
 			goto out;

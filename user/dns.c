@@ -416,8 +416,9 @@ static int on_event(void *arg, void *data, size_t len)
 
 		char st[32];
 
-		nt_hm_out_add(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
-			      e->host, NT_HOST_LEN, status_name(e->status, st, sizeof(st)));
+		nt_hm_out_add_stack(&c->hm, e->start_ns + e->latency_ns, e->latency_ns, e->pid, e->tid,
+				    e->host, NT_HOST_LEN, status_name(e->status, st, sizeof(st)),
+				    e->comm, e->stack_id);
 		if (c->o.events)
 			print_event(c, data);
 	}
@@ -534,9 +535,10 @@ int cmd_dns(int argc, char **argv)
 	}
 	c.skel->rodata->filter_pids = c.o.npids > 0 || c.o.command;
 	c.skel->rodata->follow_children = c.o.command != NULL;
-	c.skel->rodata->capture_stacks = c.o.stacks;
+	/* --html lists every event with its stack: take them as --stacks does. */
+	c.skel->rodata->capture_stacks = c.o.stacks || nt_hm_out_wants_stacks(&c.hm);
 	c.skel->rodata->emit_events = c.o.events || nt_hm_out_on(&c.hm);
-	if (!c.o.stacks) {
+	if (!c.o.stacks && !nt_hm_out_wants_stacks(&c.hm)) {
 		/* Unused: keep them small. */
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c.skel->maps.stack_seen, 1);
@@ -581,6 +583,8 @@ int cmd_dns(int argc, char **argv)
 		goto out;
 	}
 	if (nt_hm_out_on(&c.hm)) {
+		nt_hm_out_stacks(&c.hm, c.sym, bpf_map__fd(c.skel->maps.stacks),
+				 "the stack was not taken: see the losses");
 		if ((rc = nt_hm_out_start(&c.hm, "dns.lookup latency", nt_now_ns(),
 					  c.skel->bss->nt_losses)))
 			goto out;

@@ -5,6 +5,7 @@
  * script keeps each rect's original x and width (data attributes, as
  * fractions of the whole) to zoom, and cuts each text to its rect. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "escape.h"
@@ -79,8 +80,8 @@ static const char script[] =
 "'use strict';\n"
 "var svg, frames, details, matched, zoomed = null;\n"
 "function init() {\n"
-"  svg = document.documentElement;\n"
-"  frames = Array.prototype.slice.call(document.querySelectorAll('g.f'));\n"
+"  svg = document.getElementById('reset').ownerSVGElement;\n"
+"  frames = Array.prototype.slice.call(svg.querySelectorAll('g.f'));\n"
 "  details = document.getElementById('details');\n"
 "  matched = document.getElementById('matched');\n"
 "  frames.forEach(function (g) {\n"
@@ -91,7 +92,7 @@ static const char script[] =
 "  document.getElementById('reset').addEventListener('click', function () { zoom(null); });\n"
 "  document.getElementById('search').addEventListener('click', function () { search(); });\n"
 "  window.addEventListener('keydown', function (e) {\n"
-"    if ((e.ctrlKey || e.metaKey) && e.key === 'f') { e.preventDefault(); search(); }\n"
+"    if (!INLINE && (e.ctrlKey || e.metaKey) && e.key === 'f') { e.preventDefault(); search(); }\n"
 "    if (e.key === 'Escape') { zoom(null); clearSearch(); }\n"
 "  });\n"
 "  layout(0, 1, Infinity);\n"
@@ -243,7 +244,7 @@ static int draw(struct ctx *c, size_t i, int d, double x)
 	return 0;
 }
 
-int nt_flamegraph_svg_write(FILE *f, const struct nt_profile *p, const char *title)
+static int write_svg(FILE *f, const struct nt_profile *p, const char *title, bool inline_svg)
 {
 	struct nt_ptree t;
 	struct ctx c = { .f = f, .unit = p->unit };
@@ -257,14 +258,20 @@ int nt_flamegraph_svg_write(FILE *f, const struct nt_profile *p, const char *tit
 	c.total = t.nodes[0].total ? (double)t.nodes[0].total : 1;
 	c.maxdepth = depth_of(&t, 0);
 	c.height = TOP + FRAME_H * (c.maxdepth ? c.maxdepth : 1) + 10;
-	fprintf(f, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-		"<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" onload=\"init()\" "
-		"xmlns=\"http://www.w3.org/2000/svg\">\n", WIDTH, c.height, WIDTH, c.height);
-	fprintf(f, "<style>text { font-family: Verdana, sans-serif; font-size: 12px; fill: #000; } "
-		"g.f text { pointer-events: none; } g.f:hover rect { stroke: #000; stroke-width: 0.5; } "
-		"#search, #reset { cursor: pointer; } .h { font-size: 17px; }</style>\n");
-	fprintf(f, "<script type=\"text/ecmascript\"><![CDATA[ var W = %d, PAD = %d; ]]></script>\n",
-		WIDTH, PAD);
+	/* Inline, the style would apply to the whole page: scope it. */
+	const char *sc = inline_svg ? "svg.flamegraph " : "";
+
+	if (!inline_svg)
+		fputs("<?xml version=\"1.0\" standalone=\"no\"?>\n", f);
+	fprintf(f, "<svg version=\"1.1\"%s width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		"onload=\"init()\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+		inline_svg ? " class=\"flamegraph\"" : "", WIDTH, c.height, WIDTH, c.height);
+	fprintf(f, "<style>%stext { font-family: Verdana, sans-serif; font-size: 12px; fill: #000; } "
+		"%sg.f text { pointer-events: none; } %sg.f:hover rect { stroke: #000; stroke-width: 0.5; } "
+		"%s#search, %s#reset { cursor: pointer; } %s.h { font-size: 17px; }</style>\n",
+		sc, sc, sc, sc, sc, sc);
+	fprintf(f, "<script type=\"text/ecmascript\"><![CDATA[ var W = %d, PAD = %d, INLINE = %s; ]]></script>\n",
+		WIDTH, PAD, inline_svg ? "true" : "false");
 	fputs(script, f);
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8f8f0\"/>\n", WIDTH, c.height);
 	fprintf(f, "<text class=\"h\" x=\"%d\" y=\"24\" text-anchor=\"middle\">", WIDTH / 2);
@@ -296,4 +303,14 @@ int nt_flamegraph_svg_write(FILE *f, const struct nt_profile *p, const char *tit
 	if (!err && fflush(f))
 		err = -errno;
 	return err;
+}
+
+int nt_flamegraph_svg_write(FILE *f, const struct nt_profile *p, const char *title)
+{
+	return write_svg(f, p, title, false);
+}
+
+int nt_flamegraph_svg_write_inline(FILE *f, const struct nt_profile *p, const char *title)
+{
+	return write_svg(f, p, title, true);
 }

@@ -14,5 +14,10 @@
 
 /* Write P to F with TITLE (escaped here). Returns 0 or -errno. */
 int nt_flamegraph_svg_write(FILE *f, const struct nt_profile *p, const char *title);
+/* The same as an <svg class="flamegraph"> element inside an HTML page (the
+ * --html report): no XML prolog, its style scoped to that class, no Ctrl-F
+ * taken from the page. Only one per page (its script finds its frames and
+ * controls by id). */
+int nt_flamegraph_svg_write_inline(FILE *f, const struct nt_profile *p, const char *title);
 
 #endif

@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "atomicfile.h"
+#include "escape.h"
+#include "flamegraph_svg.h"
 #include "heatmap_html.h"
 
 /* A JSON string that cannot end the <script> element it sits in: the text
@@ -44,7 +47,11 @@ static const char style[] =
 "td.l,th.l{text-align:left}\n"
 ".bar{background:#e8743b;height:10px;display:inline-block}\n"
 "rect.cell{cursor:pointer}rect.cell.sel{stroke:#000;stroke-width:2}\n"
-"#note{color:#555;font-size:12px}\n"
+"#note,#functions-note{color:#555;font-size:12px}\n"
+"ol.stack{margin:2px 0;padding-left:24px;font-family:monospace;font-size:11px}\n"
+"ol.stack li.app{color:#060;font-weight:bold}\n"
+"summary{cursor:pointer;font-family:monospace;font-size:11px}\n"
+".grid{display:flex;flex-wrap:wrap;gap:32px}\n"
 "</style>\n";
 
 /* The page's script: click a cell, list its events. Data in, DOM out by
@@ -55,6 +62,7 @@ static const char script[] =
 "  'use strict';\n"
 "  var data = JSON.parse(document.getElementById('nodetap-events').textContent);\n"
 "  var map = JSON.parse(document.getElementById('nodetap-heatmap-data').textContent);\n"
+"  var SHOWN = 1000; /* rows a click shows: a page stays responsive */\n"
 "  var byCell = new Map();\n"
 "  data.events.forEach(function (e) {\n"
 "    var k = e[0] + ',' + e[1];\n"
@@ -70,6 +78,32 @@ static const char script[] =
 "    if (cls) el.className = cls;\n"
 "    return el;\n"
 "  }\n"
+"  /* An event's stack: its own function (the innermost frame of the\n"
+"     application's JavaScript, else the innermost frame) in view, every\n"
+"     frame, innermost first, one click away. */\n"
+"  function stackCell(id) {\n"
+"    var td = document.createElement('td');\n"
+"    td.className = 'l';\n"
+"    if (id < 0) {\n"
+"      td.textContent = id === -2 ? '(not kept: more distinct stacks than nodetap keeps)' :\n"
+"        '(none' + (data.stacks_hint ? ': ' + data.stacks_hint : '') + ')';\n"
+"      return td;\n"
+"    }\n"
+"    var st = data.stacks[id], frames = st[2];\n"
+"    var det = document.createElement('details'), sum = document.createElement('summary');\n"
+"    var top = frames.length ? data.frames[frames[st[1]]] : ['(empty stack)', ''];\n"
+"    sum.textContent = top[0] + ' [' + top[1] + ']' + (frames.length > 1 ? ' +' + (frames.length - 1) + ' frames' : '');\n"
+"    det.appendChild(sum);\n"
+"    var ol = document.createElement('ol');\n"
+"    ol.className = 'stack';\n"
+"    frames.forEach(function (f) {\n"
+"      var fr = data.frames[f];\n"
+"      ol.appendChild(cell('li', fr[0] + ' [' + fr[1] + ']', fr[2] ? 'app' : ''));\n"
+"    });\n"
+"    det.appendChild(ol);\n"
+"    td.appendChild(det);\n"
+"    return td;\n"
+"  }\n"
 "  function show(rect) {\n"
 "    document.querySelectorAll('rect.cell.sel').forEach(function (r) { r.classList.remove('sel'); });\n"
 "    rect.classList.add('sel');\n"
@@ -80,15 +114,16 @@ static const char script[] =
 "    title.textContent = 'Events in ' + t0.toFixed(3) + '-' + (t0 + map.column_ns / 1e9).toFixed(3) +\n"
 "      ' s, ' + ms(row.low_ns) + '-' + (row.high_ns === null ? 'inf' : ms(row.high_ns)) + ' ms: ' +\n"
 "      rect.getAttribute('data-n') + ' in the map, ' + list.length + ' listed' +\n"
+"      (list.length > SHOWN ? ' (the first ' + SHOWN + ' shown)' : '') +\n"
 "      (data.not_kept ? ' (nodetap kept the first ' + data.max + ' events of the run)' : '');\n"
 "    var table = document.createElement('table');\n"
 "    table.id = 'cell-table';\n"
 "    var head = document.createElement('tr');\n"
-"    ['time (s)', 'latency (ms)', 'pid', 'tid', data.label_name, 'status'].forEach(function (h, i) {\n"
+"    ['time (s)', 'latency (ms)', 'pid', 'tid', data.label_name, 'status', 'stack'].forEach(function (h, i) {\n"
 "      head.appendChild(cell('th', h, i >= 4 ? 'l' : ''));\n"
 "    });\n"
 "    table.appendChild(head);\n"
-"    list.slice(0, 1000).forEach(function (e) {\n"
+"    list.slice(0, SHOWN).forEach(function (e) {\n"
 "      var tr = document.createElement('tr');\n"
 "      tr.appendChild(cell('td', (e[2] / 1e9).toFixed(6)));\n"
 "      tr.appendChild(cell('td', ms(e[3])));\n"
@@ -96,6 +131,7 @@ static const char script[] =
 "      tr.appendChild(cell('td', String(e[5])));\n"
 "      tr.appendChild(cell('td', data.labels[e[6]], 'l'));\n"
 "      tr.appendChild(cell('td', data.labels[e[7]], 'l'));\n"
+"      tr.appendChild(stackCell(e[8]));\n"
 "      table.appendChild(tr);\n"
 "    });\n"
 "    out.replaceChildren(table);\n"
@@ -138,66 +174,288 @@ static void histogram(const struct nt_heatmap *h, FILE *f)
 	fputs("</table>\n", f);
 }
 
-/* Count, average and maximum per label, from the kept events. */
-static void per_label(const struct nt_hm_events *ev, const char *label_name, FILE *f)
-{
-	struct { uint64_t n, total, max; } *s = calloc(NT_HME_MAX_LABELS, sizeof(*s));
+#define TOP_ROWS 25
 
-	if (!s)
-		return;
-	for (size_t i = 0; i < ev->n; i++) {
-		s[ev->ev[i].label].n++;
-		s[ev->ev[i].label].total += ev->ev[i].latency_ns;
-		if (ev->ev[i].latency_ns > s[ev->ev[i].label].max)
-			s[ev->ev[i].label].max = ev->ev[i].latency_ns;
-	}
-	fprintf(f, "<h2>By %s</h2>\n<table id=\"labels\"><tr><th class=\"l\">%s</th><th>count</th>"
-		"<th>avg ms</th><th>max ms</th></tr>\n", label_name, label_name);
-	for (unsigned l = 0; l < ev->nlabels; l++) {
-		if (!s[l].n)
-			continue;
-		fputs("<tr><td class=\"l\">", f);
-		put_html(f, ev->labels[l]); /* escape.h text: HTML-escape it too */
-		fprintf(f, "</td><td>%llu</td><td>%.3f</td><td>%.3f</td></tr>\n",
-			(unsigned long long)s[l].n, (double)s[l].total / (double)s[l].n / 1e6,
-			(double)s[l].max / 1e6);
-	}
-	fputs("</table>\n", f);
-	free(s);
+static const struct nt_hm_events *sort_ev;   /* for the comparators */
+
+static int by_count(const void *pa, const void *pb)
+{
+	const struct nt_hm_lstat *a = &sort_ev->lstats[*(const unsigned *)pa];
+	const struct nt_hm_lstat *b = &sort_ev->lstats[*(const unsigned *)pb];
+
+	if (a->n != b->n)
+		return a->n < b->n ? 1 : -1;
+	return a->total_ns < b->total_ns ? 1 : a->total_ns > b->total_ns ? -1 : 0;
 }
 
-static void events_json(const struct nt_heatmap *h, const struct nt_hm_events *ev,
-			const char *label_name, FILE *f)
+static int by_total(const void *pa, const void *pb)
+{
+	const struct nt_hm_lstat *a = &sort_ev->lstats[*(const unsigned *)pa];
+	const struct nt_hm_lstat *b = &sort_ev->lstats[*(const unsigned *)pb];
+
+	if (a->total_ns != b->total_ns)
+		return a->total_ns < b->total_ns ? 1 : -1;
+	return a->n < b->n ? 1 : a->n > b->n ? -1 : 0;
+}
+
+/* The top labels of the whole run (every event, listed or not) by count or
+ * by total time: count, total, average and maximum. */
+static void top_labels(const struct nt_hm_events *ev, const char *label_name, bool total,
+		       FILE *f)
+{
+	unsigned *ix = malloc((ev->nlabels ? ev->nlabels : 1) * sizeof(*ix)), n = 0;
+
+	if (!ix)
+		return;
+	for (unsigned l = 0; l < ev->nlabels; l++)
+		if (ev->lstats[l].n)
+			ix[n++] = l;
+	sort_ev = ev;
+	qsort(ix, n, sizeof(*ix), total ? by_total : by_count);
+	fprintf(f, "<div><h2>Top %ss by %s</h2>\n<table id=\"%s\"><tr><th class=\"l\">",
+		label_name, total ? "total time" : "count", total ? "labels-time" : "labels");
+	put_html(f, label_name);
+	fputs("</th><th>count</th><th>total ms</th><th>avg ms</th><th>max ms</th></tr>\n", f);
+	for (unsigned i = 0; i < n && i < TOP_ROWS; i++) {
+		const struct nt_hm_lstat *s = &ev->lstats[ix[i]];
+
+		fputs("<tr><td class=\"l\">", f);
+		put_html(f, ev->labels[ix[i]]); /* escape.h text: HTML-escape it too */
+		fprintf(f, "</td><td>%llu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td></tr>\n",
+			(unsigned long long)s->n, (double)s->total_ns / 1e6,
+			(double)s->total_ns / (double)s->n / 1e6, (double)s->max_ns / 1e6);
+	}
+	if (n > TOP_ROWS)
+		fprintf(f, "<tr><td class=\"l\">(%u more)</td></tr>\n", n - TOP_ROWS);
+	fputs("</table></div>\n", f);
+	free(ix);
+}
+
+/* The frame that stands for stack S: the innermost of the application's
+ * own JavaScript, else the innermost JavaScript, else the innermost. */
+static int own_frame(const struct nt_pstack *s)
+{
+	int js = -1;
+
+	for (int k = s->nframes - 1; k >= 1; k--) {
+		if (s->frames[k].kind == NT_PF_JS && s->frames[k].app)
+			return k;
+		if (s->frames[k].kind == NT_PF_JS && js < 0)
+			js = k;
+	}
+	return js >= 0 ? js : s->nframes - 1;
+}
+
+struct fn_row {
+	const char *label;
+	uint64_t n, total_ns;
+};
+
+static int fn_label_cmp(const void *pa, const void *pb)
+{
+	return strcmp(((const struct fn_row *)pa)->label, ((const struct fn_row *)pb)->label);
+}
+
+static int fn_total_cmp(const void *pa, const void *pb)
+{
+	const struct fn_row *a = pa, *b = pb;
+
+	if (a->total_ns != b->total_ns)
+		return a->total_ns < b->total_ns ? 1 : -1;
+	return a->n < b->n ? 1 : a->n > b->n ? -1 : 0;
+}
+
+/* Events by the function of their stack (own_frame), by total time. */
+static void top_functions(const struct nt_hm_events *ev, const char *what, FILE *f)
+{
+	const struct nt_profile *p = &ev->stacks;
+	struct fn_row *r = calloc(p->nstacks ? p->nstacks : 1, sizeof(*r));
+	size_t n = 0;
+
+	if (!r)
+		return;
+	for (size_t i = 0; i < p->nstacks; i++)
+		r[i] = (struct fn_row){ p->stacks[i].frames[own_frame(&p->stacks[i])].label,
+					p->stacks[i].count, ev->stack_ns[i] };
+	qsort(r, p->nstacks, sizeof(*r), fn_label_cmp);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		if (n && !strcmp(r[n - 1].label, r[i].label)) {
+			r[n - 1].n += r[i].n;
+			r[n - 1].total_ns += r[i].total_ns;
+		} else {
+			r[n++] = r[i];
+		}
+	}
+	qsort(r, n, sizeof(*r), fn_total_cmp);
+	fprintf(f, "<div><h2>Top functions by total time</h2>\n<p id=\"functions-note\">The %s of each "
+		"stack: the innermost frame of the application's JavaScript, else the innermost "
+		"frame.</p>\n<table id=\"functions\"><tr><th class=\"l\">function</th><th>count</th>"
+		"<th>total ms</th><th>avg ms</th></tr>\n", what);
+	for (size_t i = 0; i < n && i < TOP_ROWS; i++) {
+		char esc[4096 * 4 + 1];
+
+		nt_escape(r[i].label, strlen(r[i].label), esc, sizeof(esc));
+		fputs("<tr><td class=\"l\">", f);
+		put_html(f, esc);
+		fprintf(f, "</td><td>%llu</td><td>%.3f</td><td>%.3f</td></tr>\n",
+			(unsigned long long)r[i].n, (double)r[i].total_ns / 1e6,
+			r[i].n ? (double)r[i].total_ns / (double)r[i].n / 1e6 : 0.0);
+	}
+	if (n > TOP_ROWS)
+		fprintf(f, "<tr><td class=\"l\">(%zu more)</td></tr>\n", n - TOP_ROWS);
+	fputs("</table></div>\n", f);
+	free(r);
+}
+
+static void flamegraph(const struct nt_hm_events *ev, const struct nt_hm_svg_info *info,
+		       FILE *f)
+{
+	char title[160];
+
+	fputs("<h2>Flame graph of the events' stacks</h2>\n<div id=\"flamegraph\">\n", f);
+	if (!ev->stacks.nstacks) {
+		fputs("<p>No stacks", f);
+		if (info->stacks_hint) {
+			fputs(": ", f);
+			put_html(f, info->stacks_hint);
+		}
+		fputs(".</p></div>\n", f);
+		return;
+	}
+	snprintf(title, sizeof(title), "nodetap %s: stacks of %llu events (width: events)",
+		 info->subcommand, (unsigned long long)ev->stacks.total);
+	if (nt_flamegraph_svg_write_inline(f, &ev->stacks, title))
+		fputs("<p>(out of memory drawing the flame graph)</p>", f);
+	fputs("</div>\n", f);
+}
+
+static const char *pframe_kind(const struct nt_pframe *fr)
+{
+	switch (fr->kind) {
+	case NT_PF_JS: return "js";
+	case NT_PF_INTERP: return "interpreted";
+	case NT_PF_JIT: return "jit";
+	case NT_PF_NATIVE: return "native";
+	case NT_PF_UNNAMED: return "unnamed";
+	case NT_PF_KERNEL: return "kernel";
+	case NT_PF_PROCESS: return "process";
+	default: return "unknown";
+	}
+}
+
+static int pframe_cmp(const void *pa, const void *pb)
+{
+	const struct nt_pframe *a = *(const struct nt_pframe *const *)pa;
+	const struct nt_pframe *b = *(const struct nt_pframe *const *)pb;
+	int r = strcmp(a->label, b->label);
+
+	if (r)
+		return r;
+	if (a->kind != b->kind)
+		return (int)a->kind - (int)b->kind;
+	return (int)a->app - (int)b->app;
+}
+
+/* "frames": every distinct frame once, [name, kind, app]; "stacks": per
+ * stack [pid, index in its frames of own_frame, [frames innermost first]].
+ * Returns 0 or -ENOMEM. */
+static int stacks_json(const struct nt_hm_events *ev, FILE *f)
+{
+	const struct nt_profile *p = &ev->stacks;
+	const struct nt_pframe **all;
+	size_t nall = 0, k = 0, nu = 0;
+	char esc[4096 * 4 + 1];
+
+	for (size_t i = 0; i < p->nstacks; i++)
+		nall += (size_t)p->stacks[i].nframes - 1;
+	all = malloc((nall ? nall : 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nstacks; i++)
+		for (int j = 1; j < p->stacks[i].nframes; j++)
+			all[k++] = &p->stacks[i].frames[j];
+	qsort(all, nall, sizeof(*all), pframe_cmp);
+	fputs(",\n\"frames\":[", f);
+	for (size_t i = 0; i < nall; i++) {
+		if (nu && !pframe_cmp(&all[nu - 1], &all[i]))
+			continue;
+		all[nu] = all[i];
+		nt_escape(all[nu]->label, strlen(all[nu]->label), esc, sizeof(esc));
+		fputs(nu ? ",\n[" : "[", f);
+		put_js_str(f, esc);
+		fprintf(f, ",\"%s\",%d]", pframe_kind(all[nu]), all[nu]->app);
+		nu++;
+	}
+	fputs("],\n\"stacks\":[", f);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct nt_pstack *s = &p->stacks[i];
+
+		fprintf(f, "%s[%d,%d,[", i ? ",\n" : "", (int)s->pid, s->nframes - 1 - own_frame(s));
+		for (int j = s->nframes - 1; j >= 1; j--) {
+			const struct nt_pframe *key = &s->frames[j];
+			const struct nt_pframe **hit = bsearch(&key, all, nu, sizeof(*all), pframe_cmp);
+
+			fprintf(f, "%s%ld", j == s->nframes - 1 ? "" : ",", hit ? (long)(hit - all) : 0L);
+		}
+		fputs("]]", f);
+	}
+	fputs("]", f);
+	free(all);
+	return 0;
+}
+
+static int events_json(const struct nt_heatmap *h, const struct nt_hm_events *ev,
+		       const struct nt_hm_svg_info *info, const char *label_name, FILE *f)
 {
 	fputs("<script type=\"application/json\" id=\"nodetap-events\">\n{\"label_name\":", f);
 	put_js_str(f, label_name);
-	fprintf(f, ",\"max\":%zu,\"not_kept\":%llu,\"labels\":[", ev->max,
-		(unsigned long long)ev->not_kept);
+	fputs(",\"stacks_hint\":", f);
+	put_js_str(f, info->stacks_hint ? info->stacks_hint : "");
+	fprintf(f, ",\"max\":%zu,\"not_kept\":%llu,\"with_stack\":%llu,\"no_stack\":%llu,"
+		"\"stacks_not_kept\":%llu,\"max_stacks\":%d", ev->max, (unsigned long long)ev->not_kept,
+		(unsigned long long)ev->with_stack, (unsigned long long)ev->no_stack,
+		(unsigned long long)ev->stacks_not_kept, NT_HME_MAX_STACKS);
+	if (stacks_json(ev, f))
+		return -ENOMEM;
+	fputs(",\n\"labels\":[", f);
 	for (unsigned l = 0; l < ev->nlabels; l++) {
 		if (l)
 			fputc(',', f);
 		put_js_str(f, ev->labels[l]);
 	}
 	/* [column, row, end time since the map's start, latency, pid, tid,
-	 * label, status]: column and row as the map has them now. */
+	 * label, status, stack]: column and row as the map has them now. */
 	fputs("],\n\"events\":[", f);
 	for (size_t i = 0; i < ev->n; i++) {
 		const struct nt_hm_ev *e = &ev->ev[i];
 		uint64_t t = e->end_ns > h->start_ns ? e->end_ns - h->start_ns : 0;
 
-		fprintf(f, "%s[%llu,%u,%llu,%llu,%u,%u,%u,%u]", i ? ",\n" : "",
+		fprintf(f, "%s[%llu,%u,%llu,%llu,%u,%u,%u,%u,%d]", i ? ",\n" : "",
 			(unsigned long long)(t / h->column_ns), nt_hm_row(e->latency_ns),
 			(unsigned long long)t, (unsigned long long)e->latency_ns, e->pid, e->tid,
-			e->label, e->status);
+			e->label, e->status, (int)e->stack);
 	}
 	fputs("]}\n</script>\n", f);
+	return 0;
+}
+
+/* What the events' labels are, per subcommand. */
+static const char *label_name_of(const char *subcommand)
+{
+	if (!strcmp(subcommand, "connect"))
+		return "destination";
+	if (!strcmp(subcommand, "callbacks"))
+		return "kind";
+	if (!strcmp(subcommand, "loop"))
+		return "loop";
+	return "host";
 }
 
 int nt_hm_html_write(const struct nt_heatmap *h, const struct nt_hm_svg_info *info,
 		     const struct nt_hm_events *ev, FILE *f)
 {
 	struct nt_hm_svg_info in = *info;
-	const char *label_name = strcmp(info->subcommand, "connect") ? "host" : "destination";
+	const char *label_name = label_name_of(info->subcommand);
 
 	in.inline_svg = true;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>nodetap ", f);
@@ -214,48 +472,60 @@ int nt_hm_html_write(const struct nt_heatmap *h, const struct nt_hm_svg_info *in
 		(unsigned long long)h->start_ns,
 		(unsigned long long)(info->ringbuf_drops + info->not_counted), ev->n);
 	if (ev->not_kept)
-		fprintf(f, " (the first %zu of the run; %llu more are in the map only)", ev->max,
-			(unsigned long long)ev->not_kept);
+		fprintf(f, " (the first %zu of the run; %llu more are in the map, the tables and the "
+			"flame graph only)", ev->max, (unsigned long long)ev->not_kept);
+	fprintf(f, "; events with a stack: %llu, without: %llu", (unsigned long long)ev->with_stack,
+		(unsigned long long)ev->no_stack);
+	if (ev->no_stack && info->stacks_hint) {
+		fputs(" (", f);
+		put_html(f, info->stacks_hint);
+		fputs(")", f);
+	}
+	if (ev->stacks_not_kept)
+		fprintf(f, ", with a stack beyond the %d distinct stacks kept: %llu", NT_HME_MAX_STACKS,
+			(unsigned long long)ev->stacks_not_kept);
 	fputs(". Click a cell to list its events.</p>\n<div id=\"heatmap\">\n", f);
 	if (nt_hm_svg_write(h, &in, f))
 		return -EIO;
 	fputs("</div>\n<h2 id=\"cell-title\">Events in a cell</h2>\n<div id=\"cell-events\">"
 	      "Click a cell of the heat map.</div>\n", f);
 	histogram(h, f);
-	per_label(ev, label_name, f);
-	events_json(h, ev, label_name, f);
+	fputs("<div class=\"grid\">\n", f);
+	top_labels(ev, label_name, false, f);
+	top_labels(ev, label_name, true, f);
+	top_functions(ev, "function", f);
+	fputs("</div>\n", f);
+	flamegraph(ev, info, f);
+	if (events_json(h, ev, info, label_name, f))
+		return -ENOMEM;
 	fputs(script, f);
 	fputs("</body></html>\n", f);
 	return ferror(f) ? -EIO : 0;
 }
 
+struct html_job {
+	const struct nt_heatmap *h;
+	const struct nt_hm_svg_info *info;
+	const struct nt_hm_events *ev;
+};
+
+static int html_writer(FILE *f, void *ctx)
+{
+	const struct html_job *j = ctx;
+
+	return nt_hm_html_write(j->h, j->info, j->ev, f);
+}
+
 int nt_hm_html_save(const struct nt_heatmap *h, const struct nt_hm_svg_info *info,
 		    const struct nt_hm_events *ev, const char *path)
 {
-	char *tmp = NULL;
-	FILE *f;
-	int err;
+	struct html_job j = { h, info, ev };
+	int err = nt_write_file_atomic(path, html_writer, &j);
 
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "w");
-	if (!f) {
-		err = -errno;
-		fprintf(stderr, "nodetap %s: cannot write the HTML report to %s: %s\n",
-			info->subcommand, tmp, strerror(errno));
-		free(tmp);
-		return err;
-	}
-	err = nt_hm_html_write(h, info, ev, f);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
 	if (err) {
-		fprintf(stderr, "nodetap %s: writing the HTML report %s: %s\n", info->subcommand, path,
-			strerror(-err));
-		unlink(tmp);
+		fprintf(stderr, "nodetap %s: cannot write the HTML report to ", info->subcommand);
+		nt_fputs_escaped(stderr, path, 4096);
+		fprintf(stderr, ": %s\n", strerror(-err));
 	}
-	free(tmp);
 	return err;
 }

@@ -107,8 +107,17 @@ int nt_hm_out_start(struct nt_hm_out *h, const char *what, uint64_t start_ns,
 	return 0;
 }
 
-void nt_hm_out_add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
-		   uint32_t tid, const char *label, size_t label_len, const char *status)
+void nt_hm_out_stacks(struct nt_hm_out *h, struct nt_symbolizer *sym, int stacks_fd,
+		      const char *hint)
+{
+	h->sym = sym;
+	h->stacks_fd = stacks_fd;
+	h->stacks_hint = hint;
+}
+
+static void add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
+		uint32_t tid, const char *label, size_t label_len, const char *status,
+		const struct nt_hme_stack *st)
 {
 	if (!h->started)
 		return;
@@ -117,7 +126,32 @@ void nt_hm_out_add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, ui
 	if (keeps_map(h) && nt_hm_add(&h->map, end_ns, latency_ns))
 		h->not_counted++;
 	if (h->html)
-		nt_hme_add(&h->events, end_ns, latency_ns, pid, tid, label, label_len, status);
+		nt_hme_add(&h->events, end_ns, latency_ns, pid, tid, label, label_len, status,
+			   h->sym ? st : NULL);
+}
+
+void nt_hm_out_add_stack(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns,
+			 uint32_t pid, uint32_t tid, const char *label, size_t label_len,
+			 const char *status, const char *comm, int stack_id)
+{
+	struct nt_hme_stack st = { h->sym, h->stacks_fd, stack_id, comm, NULL, 0 };
+
+	add(h, end_ns, latency_ns, pid, tid, label, label_len, status, &st);
+}
+
+void nt_hm_out_add_ips(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
+		       uint32_t tid, const char *label, size_t label_len, const char *status,
+		       const char *comm, const unsigned long long *ips, int n)
+{
+	struct nt_hme_stack st = { h->sym, -1, -1, comm, ips, n };
+
+	add(h, end_ns, latency_ns, pid, tid, label, label_len, status, &st);
+}
+
+void nt_hm_out_add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
+		   uint32_t tid, const char *label, size_t label_len, const char *status)
+{
+	nt_hm_out_add_stack(h, end_ns, latency_ns, pid, tid, label, label_len, status, NULL, -1);
 }
 
 void nt_hm_out_tick(void *ctx)
@@ -146,6 +180,7 @@ int nt_hm_out_report(struct nt_hm_out *h, bool final)
 		.what = h->what,
 		.ringbuf_drops = h->losses ? h->losses[NT_LOSS_RINGBUF] : 0,
 		.not_counted = h->not_counted,
+		.stacks_hint = h->stacks_hint,
 	};
 	if (h->path && !to_terminal(h)) {
 		if (nt_hm_svg_save(&h->map, &info, h->path))
@@ -156,6 +191,7 @@ int nt_hm_out_report(struct nt_hm_out *h, bool final)
 				h->map.ncolumns, (double)h->map.column_ns / 1e9, h->path);
 	}
 	if (h->html) {
+		nt_hme_rename_jit(&h->events, h->sym);
 		if (nt_hm_html_save(&h->map, &info, &h->events, h->html))
 			return NT_EXIT_RUNTIME;
 		if (final)

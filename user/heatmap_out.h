@@ -33,8 +33,9 @@
 "                           NO_COLOR is set); excludes --json and --events\n" \
 "      --heatmap-column SECONDS  width of a time column (default 1; 0.01 to 3600)\n" \
 "      --html FILE          one self-contained HTML report: the heat map, the latency\n" \
-"                           histogram, a table per label; click a cell to list its\n" \
-"                           events (the first 100000 of the run are kept)\n"
+"                           histogram, top tables, a flame graph of the events'\n" \
+"                           stacks; click a cell to list its events with their\n" \
+"                           stacks (the first 100000 of the run are listed)\n"
 
 struct nt_hm_out {
 	const char *path;          /* --heatmap: NULL, FILE.svg or "-" (the terminal) */
@@ -47,6 +48,9 @@ struct nt_hm_out {
 	struct nt_hm_term term;    /* --heatmap - */
 	struct nt_hm_events events; /* --html: the events behind the cells */
 	uint64_t not_counted;      /* events the map had no memory for */
+	struct nt_symbolizer *sym; /* names the events' stacks (nt_hm_out_stacks) */
+	int stacks_fd;             /* the BPF stack map they are in */
+	const char *stacks_hint;   /* why events may have no stack, for the page */
 };
 
 static inline bool nt_hm_out_is_opt(int key)
@@ -75,6 +79,28 @@ int nt_hm_out_start(struct nt_hm_out *h, const char *what, uint64_t start_ns,
  * escaped here) and how it ended (STATUS, our own text). */
 void nt_hm_out_add(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
 		   uint32_t tid, const char *label, size_t label_len, const char *status);
+/* --html lists each event with its stack: the user stacks of the events
+ * are in the BPF stack map STACKS_FD, named by SYM. HINT (our own text)
+ * says on the page how to get stacks where events have none ("run with
+ * --stacks"), or NULL. Call before nt_hm_out_start. */
+void nt_hm_out_stacks(struct nt_hm_out *h, struct nt_symbolizer *sym, int stacks_fd,
+		      const char *hint);
+/* Does the output keep stacks (--html)? A subcommand takes them in the
+ * kernel only then. */
+static inline bool nt_hm_out_wants_stacks(const struct nt_hm_out *h)
+{
+	return h->html != NULL;
+}
+/* nt_hm_out_add with the event's user stack STACK_ID (< 0: none) and the
+ * process's name COMM (raw, at most 16 bytes). */
+void nt_hm_out_add_stack(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns,
+			 uint32_t pid, uint32_t tid, const char *label, size_t label_len,
+			 const char *status, const char *comm, int stack_id);
+/* The same with the event's own user frames IPS (N, innermost first; 0:
+ * none), for records that carry them instead of a stack id. */
+void nt_hm_out_add_ips(struct nt_hm_out *h, uint64_t end_ns, uint64_t latency_ns, uint32_t pid,
+		       uint32_t tid, const char *label, size_t label_len, const char *status,
+		       const char *comm, const unsigned long long *ips, int n);
 /* For nt_session.tick: CTX is the struct nt_hm_out. */
 void nt_hm_out_tick(void *ctx);
 /* At a report: rewrite the SVG; on the FINAL one, close the terminal map.

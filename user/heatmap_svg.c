@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "atomicfile.h"
+#include "escape.h"
 #include "heatmap_svg.h"
 
 #define LEFT 86
@@ -249,33 +251,28 @@ int nt_hm_svg_write(const struct nt_heatmap *h, const struct nt_hm_svg_info *inf
 	return ferror(f) ? -EIO : 0;
 }
 
+struct svg_job {
+	const struct nt_heatmap *h;
+	const struct nt_hm_svg_info *info;
+};
+
+static int svg_writer(FILE *f, void *ctx)
+{
+	const struct svg_job *j = ctx;
+
+	return nt_hm_svg_write(j->h, j->info, f);
+}
+
 int nt_hm_svg_save(const struct nt_heatmap *h, const struct nt_hm_svg_info *info,
 		   const char *path)
 {
-	char *tmp = NULL;
-	FILE *f;
-	int err;
+	struct svg_job j = { h, info };
+	int err = nt_write_file_atomic(path, svg_writer, &j);
 
-	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "w");
-	if (!f) {
-		err = -errno;
-		fprintf(stderr, "nodetap %s: cannot write the heatmap to %s: %s\n", info->subcommand,
-			tmp, strerror(errno));
-		free(tmp);
-		return err;
-	}
-	err = nt_hm_svg_write(h, info, f);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
 	if (err) {
-		fprintf(stderr, "nodetap %s: writing the heatmap %s: %s\n", info->subcommand, path,
-			strerror(-err));
-		unlink(tmp);
+		fprintf(stderr, "nodetap %s: cannot write the heat map to ", info->subcommand);
+		nt_fputs_escaped(stderr, path, 4096);
+		fprintf(stderr, ": %s\n", strerror(-err));
 	}
-	free(tmp);
 	return err;
 }

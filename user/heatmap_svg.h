@@ -17,6 +17,7 @@ struct nt_hm_svg_info {
 	uint64_t ringbuf_drops;   /* events lost before they reached the map */
 	uint64_t not_counted;     /* events the map could not take (no memory) */
 	bool inline_svg;          /* inside an HTML page: no XML prolog */
+	const char *stacks_hint;  /* --html: how to get stacks (our own text), or NULL */
 };
 
 /* Write the SVG document to F. Returns 0 or -EIO. */

@@ -1001,14 +1001,16 @@ static void tick(void *arg)
 	}
 }
 
-/* A sample's lag for the heat map: it ended an iteration's wait at TIME_NS. */
+/* A sample's lag for the heat map: it ended an iteration's wait at TIME_NS.
+ * IPS (N): its user stack, for --html, when the sample carried one. */
 static void heatmap_add(struct loop_ctx *c, const struct lloop *l, uint64_t time_ns,
-			uint64_t lag_ns, bool kernel)
+			uint64_t lag_ns, bool kernel, const unsigned long long *ips, int n)
 {
 	const char *kind = loop_kind(l);
 
-	nt_hm_out_add(&c->hm, time_ns, lag_ns, (uint32_t)l->pid, (uint32_t)l->tid, kind,
-		      strlen(kind), kernel ? "sampled in the kernel" : "sampled in user code");
+	nt_hm_out_add_ips(&c->hm, time_ns, lag_ns, (uint32_t)l->pid, (uint32_t)l->tid, kind,
+			  strlen(kind), kernel ? "sampled in the kernel" : "sampled in user code",
+			  l->comm, ips, n);
 }
 
 static int on_event(void *arg, void *data, size_t len)
@@ -1029,7 +1031,7 @@ static int on_event(void *arg, void *data, size_t len)
 			uint64_t t_ns = ms_to_ns(ev->loop_time_ms);
 
 			heatmap_add(c, l, ev->time_ns, ev->time_ns > t_ns ? ev->time_ns - t_ns : 0,
-				    ev->kernel);
+				    ev->kernel, ev->ips, ev->nframes);
 		}
 		if (l->g.open && l->g.t_ms != ev->loop_time_ms) {
 			l->g.end_delay = ev->run_delay_ns;
@@ -1041,7 +1043,7 @@ static int on_event(void *arg, void *data, size_t len)
 		struct lloop *l = find_loop(c, (pid_t)ev->tid);
 
 		if (l && l->pid == (pid_t)ev->pid)
-			heatmap_add(c, l, ev->time_ns, ev->lag_ns, ev->kernel);
+			heatmap_add(c, l, ev->time_ns, ev->lag_ns, ev->kernel, NULL, 0);
 	} else if (type == LOOP_EV_EXEC && len >= sizeof(struct loop_exec_event)) {
 		const struct loop_exec_event *ev = data;
 
@@ -1616,6 +1618,10 @@ int cmd_loop(int argc, char **argv)
 	if ((rc = nt_setup_filter(&c.session, &c.o, c.skel->maps.traced_pids,
 				  c.skel->progs.nt_fork, &fork_link)))
 		goto out;
+	/* --html: samples of iterations running for record_after_ns carry
+	 * their stack; the lags of shorter ones come without. */
+	nt_hm_out_stacks(&c.hm, c.sym, -1, "only samples of iterations that had run for a "
+			 "sample period or half of --threshold carry a stack");
 	if (nt_hm_out_on(&c.hm) &&
 	    (rc = nt_hm_out_start(&c.hm, "event-loop lag", nt_now_ns(),
 				  c.skel->bss->nt_losses)))

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
+#include "atomicfile.h"
 #include "chrometrace.h"
 #include "common.h"
 #include "cpuprofile.h"
@@ -412,24 +413,30 @@ static void json_report(const struct prof_ctx *c, const struct nt_profile *p, st
 	}
 }
 
+struct write_job {
+	int (*fn)(FILE *, const struct nt_profile *, const void *);
+	const struct nt_profile *p;
+	const void *arg;
+};
+
+static int job_writer(FILE *f, void *ctx)
+{
+	const struct write_job *j = ctx;
+
+	return j->fn(f, j->p, j->arg);
+}
+
+/* Through a temporary file renamed over PATH (atomicfile.h): a run stopped
+ * while writing leaves the old file whole. */
 static int write_file(const struct prof_ctx *c, const char *path, const char *what,
 		      int (*fn)(FILE *, const struct nt_profile *, const void *),
 		      const struct nt_profile *p, const void *arg)
 {
-	FILE *f = fopen(path, "w");
-	int err;
+	struct write_job j = { fn, p, arg };
+	int err = nt_write_file_atomic(path, job_writer, &j);
 
-	if (!f) {
-		fprintf(stderr, "nodetap profile: cannot write %s to ", what);
-		nt_fputs_escaped(stderr, path, PATH_MAX);
-		fprintf(stderr, ": %s\n", strerror(errno));
-		return NT_EXIT_RUNTIME;
-	}
-	err = fn(f, p, arg);
-	if (fclose(f) && !err)
-		err = -errno;
 	if (err) {
-		fprintf(stderr, "nodetap profile: writing %s to ", what);
+		fprintf(stderr, "nodetap profile: cannot write %s to ", what);
 		nt_fputs_escaped(stderr, path, PATH_MAX);
 		fprintf(stderr, ": %s\n", strerror(-err));
 		return NT_EXIT_RUNTIME;

@@ -141,12 +141,11 @@ static void frames_free(struct nt_pframe *v, int n)
 	free(v);
 }
 
-long nt_profile_add(struct nt_profile *p, struct nt_symbolizer *sym, int stacks_fd,
-		    const struct nt_pcount *c)
+/* Add the stack of user frames UIPS (NU) and kernel frames KIPS (NK),
+ * innermost first, with C's key and count. */
+static long add_frames(struct nt_profile *p, struct nt_symbolizer *sym, const struct nt_pcount *c,
+		       const unsigned long long *uips, int nu, const unsigned long long *kips, int nk)
 {
-	unsigned long long uips[NT_MAX_STACK_DEPTH], kips[NT_MAX_STACK_DEPTH];
-	int nu = nt_stack_read(stacks_fd, c->user_stack, uips);
-	int nk = nt_stack_read(stacks_fd, c->kernel_stack, kips);
 	int n = 1 + (nu ? nu : 1) + nk, k = 0, err = 0;
 	struct nt_pframe *fr = calloc((size_t)n, sizeof(*fr));
 	struct nt_pstack *v;
@@ -180,6 +179,43 @@ long nt_profile_add(struct nt_profile *p, struct nt_symbolizer *sym, int stacks_
 	};
 	p->total += c->count;
 	return (long)p->nstacks++;
+}
+
+long nt_profile_add(struct nt_profile *p, struct nt_symbolizer *sym, int stacks_fd,
+		    const struct nt_pcount *c)
+{
+	unsigned long long uips[NT_MAX_STACK_DEPTH], kips[NT_MAX_STACK_DEPTH];
+	int nu = nt_stack_read(stacks_fd, c->user_stack, uips);
+	int nk = nt_stack_read(stacks_fd, c->kernel_stack, kips);
+
+	return add_frames(p, sym, c, uips, nu, kips, nk);
+}
+
+int nt_profile_rename(struct nt_profile *p, size_t i, struct nt_symbolizer *sym,
+		      const unsigned long long *ips, int n)
+{
+	struct nt_profile tmp = { 0 };
+	struct nt_pstack *s = &p->stacks[i];
+	struct nt_pcount c = { .pid = s->pid, .user_stack = s->user_stack,
+			       .kernel_stack = s->kernel_stack, .comm = s->frames[0].label };
+
+	if (add_frames(&tmp, sym, &c, ips, n, NULL, 0) < 0)
+		return -ENOMEM;
+	frames_free(s->frames, s->nframes);
+	s->frames = tmp.stacks[0].frames;
+	s->nframes = tmp.stacks[0].nframes;
+	free(tmp.stacks);
+	return 0;
+}
+
+long nt_profile_add_ips(struct nt_profile *p, struct nt_symbolizer *sym, const struct nt_pcount *c,
+			const unsigned long long *ips, int n)
+{
+	if (n < 0)
+		n = 0;
+	if (n > NT_MAX_STACK_DEPTH)
+		n = NT_MAX_STACK_DEPTH;
+	return add_frames(p, sym, c, ips, n, NULL, 0);
 }
 
 static int key_cmp(const struct nt_pstack *a, pid_t pid, int u, int k)

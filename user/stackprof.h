@@ -85,6 +85,17 @@ struct nt_pcount {
  * kernel stack ids from STACKS_FD). Returns its index, or -1 (out of memory). */
 long nt_profile_add(struct nt_profile *p, struct nt_symbolizer *sym, int stacks_fd,
 		    const struct nt_pcount *c);
+/* The same for a stack that came with its own user frames (IPS, N of them,
+ * innermost first; a sample record that carries them) instead of a stack
+ * id: C's stack ids are stored as given (-1: none). */
+long nt_profile_add_ips(struct nt_profile *p, struct nt_symbolizer *sym, const struct nt_pcount *c,
+			const unsigned long long *ips, int n);
+/* Name the frames of stack I again from its user frames IPS (N, innermost
+ * first; a stack without kernel frames): JIT code whose perf map entry was
+ * not yet written when the stack was first named. Returns 0 or -ENOMEM
+ * (the stack keeps its old frames). */
+int nt_profile_rename(struct nt_profile *p, size_t i, struct nt_symbolizer *sym,
+		      const unsigned long long *ips, int n);
 /* The index of the stack (pid, user, kernel), or -1 (also out of memory). */
 long nt_profile_find(const struct nt_profile *p, pid_t pid, int user_stack, int kernel_stack);
 void nt_profile_free(struct nt_profile *p);

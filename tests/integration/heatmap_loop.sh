@@ -10,7 +10,9 @@
 # there; rows of 64 ms and more after it, each such sample in a column that
 # overlaps a block's part past its 64th millisecond; no lag longer than a
 # block's iteration can have run (from the end of the iteration before it).
-# The HTML report lists the same samples.
+# The HTML report lists the same samples; those of the blocks with stacks
+# that name busyWaitForNodetap (the function that blocks), as its flame
+# graph does.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TESTS_LIB/loop.sh"
 
@@ -89,4 +91,16 @@ assert_le "$first_slow" $((col_T + 1)) "first column with slow samples (the swit
 script_json nodetap-events "$html" >"$TEST_TMP/events.json"
 assert_jq "$TEST_TMP/events.json" '.events | length' "$samples" "samples listed in the HTML report"
 assert_jq "$TEST_TMP/events.json" '.not_kept' 0 "samples not kept"
-log "$samples samples, $before before the switch (column $col_T), $slow of 64 ms or more"
+# The samples of the blocks carry the stack the sampler took: most of them
+# name busyWaitForNodetap, the function that blocks; so does the flame graph.
+ev=$TEST_TMP/events.json
+slow_listed=$(jqv "$ev" "[.events[] | select(.[3] >= $MS64)] | length")
+with_fn=$(jqv "$ev" ". as \$d | [.events[] | select(.[3] >= $MS64 and .[8] >= 0) |
+	select([\$d.stacks[.[8]][2][] | \$d.frames[.][0]] | any(test(\"^busyWaitForNodetap .*loop-app\\\\.js:\")))] | length")
+assert_ge "$with_fn" 1 "listed samples of 64 ms or more whose stack names busyWaitForNodetap"
+assert_ge $((2 * with_fn)) "$slow_listed" "listed samples of 64 ms or more whose stack names busyWaitForNodetap (at least half)"
+# (Through a file: grep -q ends a pipe early, and pipefail would fail it.)
+sed -n '/<svg version="1.1" class="flamegraph"/,/<\/svg>/p' "$html" >"$TEST_TMP/flame.svg"
+grep -q 'data-n="busyWaitForNodetap [^"]*loop-app.js:' "$TEST_TMP/flame.svg" ||
+	fail "busyWaitForNodetap not in the HTML report's flame graph"
+log "$samples samples, $before before the switch (column $col_T), $slow of 64 ms or more, $with_fn of $slow_listed with busyWaitForNodetap"

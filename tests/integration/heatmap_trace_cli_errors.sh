@@ -7,7 +7,7 @@
 
 NT=$REPO/nodetap
 
-for cmd in dns connect loop; do
+for cmd in dns connect loop callbacks; do
 	expect 2 "--heatmap-column needs --heatmap FILE.svg\|- or --html FILE" $cmd --heatmap-column 2
 	expect 2 "--html: give a file name" $cmd --html ''
 	expect 2 "--html needs a value" $cmd --html
@@ -19,11 +19,16 @@ for cmd in dns connect loop; do
 	expect 2 "--heatmap: give a file name" $cmd --heatmap ''
 	expect 2 "--heatmap needs a value" $cmd --heatmap
 	expect 2 "--heatmap - draws on stdout: it excludes --json" $cmd --heatmap - --json
-	expect 2 "--heatmap - draws on stdout: it excludes --events" $cmd --heatmap - --events
+	if [ $cmd = callbacks ]; then
+		expect 2 "--events is not an option of this subcommand" $cmd --heatmap - --events
+	else
+		expect 2 "--heatmap - draws on stdout: it excludes --events" $cmd --heatmap - --events
+	fi
 	"$NT" $cmd --help >"$TEST_TMP/help"
 	assert_contains "--heatmap FILE.svg" "$(cat "$TEST_TMP/help")" "$cmd --help"
 	assert_contains "--heatmap-column SECONDS" "$(cat "$TEST_TMP/help")" "$cmd --help"
 	assert_contains "--html FILE" "$(cat "$TEST_TMP/help")" "$cmd --help"
+	assert_contains "flame graph" "$(cat "$TEST_TMP/help")" "$cmd --help"
 done
 
 expect 2 "-o FILE is required" trace
@@ -40,11 +45,11 @@ assert_contains "trace" "$("$NT" --help)" "nodetap --help lists trace"
 rc=0
 "$NT" dns --heatmap "$TEST_TMP/no/such/dir/x.svg" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable heat map"
-assert_contains "cannot write the heatmap to $TEST_TMP/no/such/dir/x.svg.tmp." "$(cat "$TEST_TMP/err")" "message"
+assert_contains "cannot write the heat map to $TEST_TMP/no/such/dir/x.svg: No such file or directory" "$(cat "$TEST_TMP/err")" "message"
 rc=0
 "$NT" connect --html "$TEST_TMP/no/such/dir/r.html" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable HTML report"
-assert_contains "cannot write the HTML report to $TEST_TMP/no/such/dir/r.html.tmp." "$(cat "$TEST_TMP/err")" "message"
+assert_contains "cannot write the HTML report to $TEST_TMP/no/such/dir/r.html: No such file or directory" "$(cat "$TEST_TMP/err")" "message"
 rc=0
 "$NT" trace -o "$TEST_TMP/no/such/dir/t.json" -- true >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 assert_eq 1 "$rc" "exit status with an unwritable trace"

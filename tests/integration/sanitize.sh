@@ -12,7 +12,8 @@
 #   dns --stacks (text)         the same, as text
 #   dns -p PID --json 1 2       interval reports (snapshot deltas), -p
 #   SUB --json                  every other subcommand `nodetap --help` lists
-#                               (trace: -o -), then --heatmap/--html outputs,
+#                               (trace: -o -), then --heatmap/--html outputs
+#                               (callbacks --html with its stacks and flame graph),
 #                               on a workload of connections, a lookup, timers
 #   monitor                     a node process started later, /metrics with
 #                               hostile hostnames and --top, --log rotation,
@@ -161,6 +162,13 @@ run_nt "connect --heatmap FILE --html FILE" 0 connect --heatmap "$TEST_TMP/c.svg
 	-- "$NODE" "$TEST_TMP/workload.js"
 assert_contains '"events":' "$(cat "$TEST_TMP/c.svg")" "connect heat map data"
 assert_contains 'id="nodetap-events"' "$(cat "$TEST_TMP/c.html")" "connect HTML report"
+# callbacks --html: the sampler's stacks named, kept per event, the top
+# tables and the flame graph written.
+run_nt "callbacks --html FILE" 0 callbacks --html "$TEST_TMP/cb.html" -- "$NODE" --perf-basic-prof \
+	--always-sparkplug "$TESTS_LIB/callbacks-shift.js" --count 3 --out "$TEST_TMP/shift.json"
+rm -f "/tmp/perf-$(jqv "$TEST_TMP/shift.json" .pid).map"
+assert_contains '<svg version="1.1" class="flamegraph"' "$(cat "$TEST_TMP/cb.html")" "callbacks HTML report's flame graph"
+assert_contains 'spinInTimer' "$(cat "$TEST_TMP/cb.html")" "callbacks HTML report's stacks"
 run_nt "dns --heatmap -" 0 dns --heatmap - --heatmap-column 0.1 -- "$NODE" "$TEST_TMP/workload.js"
 assert_contains "heat map: a line per 0.1 s column" "$(cat "$TEST_TMP/out")" "dns --heatmap - output"
 

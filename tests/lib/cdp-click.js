@@ -5,13 +5,21 @@
 // node with a global WebSocket and fetch (v22 and later).
 //
 // Usage: node cdp-click.js --chromium PATH --page FILE.html --shot OUT.png
-//                          --profile DIR [--timeout-ms T]
+//                          --profile DIR [--timeout-ms T] [--flame-click REGEX]
 // It clicks the heat map cell with the largest data-n and prints one JSON
 // line: {"errors": [console errors and uncaught exceptions],
 //        "hottest": {"c":..,"r":..,"n":..}, "title": text of #cell-title,
-//        "rows": [[cells of each row of #cell-table]], "italic": number of <i>
-//        elements in the page, "label_cells": [texts of the first column of
-//        #labels]}
+//        "rows": [[cells of each row of #cell-table]] (the 7th: the event's
+//        stack, every frame's text), "italic": number of <i> elements in the
+//        page, "label_cells": [texts of the first column of #labels],
+//        "label_time_cells": [... of #labels-time], "function_cells": [... of
+//        #functions], "flame": {"frames": <g class="f"> in #flamegraph,
+//        "names": [their distinct data-n], "drawn": those the script laid out
+//        (a visible rect of non-zero width)},
+//        "flame_click": with --flame-click, after a mouse click on the first
+//        flame graph frame whose name matches REGEX: {"name", "dimmed": frames
+//        the script's zoom dimmed (the clicked frame's callers), "hidden":
+//        frames it hid (outside the clicked one)}}
 // Exit status: 0 when it could do all that (the test judges the result),
 // 2 on bad usage, 3 when the browser could not be driven (with a message).
 'use strict';
@@ -20,7 +28,8 @@ const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
-const opts = { chromium: null, page: null, shot: null, profile: null, timeoutMs: 60000 };
+const opts = { chromium: null, page: null, shot: null, profile: null, timeoutMs: 60000,
+	flameClick: null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
 	const val = () => argv[++i];
@@ -30,6 +39,7 @@ for (let i = 0; i < argv.length; i++) {
 	case '--shot': opts.shot = val(); break;
 	case '--profile': opts.profile = val(); break;
 	case '--timeout-ms': opts.timeoutMs = Number(val()); break;
+	case '--flame-click': opts.flameClick = val(); break;
 	default: process.stderr.write(`cdp-click: unknown argument ${argv[i]}\n`); process.exit(2);
 	}
 }
@@ -139,7 +149,42 @@ async function main() {
 		italic: document.getElementsByTagName('i').length,
 		label_cells: [...document.querySelectorAll('#labels tr')].slice(1)
 			.map((tr) => tr.children[0].textContent),
+		label_time_cells: [...document.querySelectorAll('#labels-time tr')].slice(1)
+			.map((tr) => tr.children[0].textContent),
+		function_cells: [...document.querySelectorAll('#functions tr')].slice(1)
+			.map((tr) => tr.children[0].textContent),
+		flame: (() => {
+			const gs = [...document.querySelectorAll('#flamegraph g.f')];
+			return { frames: gs.length, names: [...new Set(gs.map((g) => g.dataset.n))],
+				drawn: gs.filter((g) => g.style.display !== 'none' &&
+					g.querySelector('rect').getBoundingClientRect().width > 0).length };
+		})(),
 	}))()`);
+	let flameClick = null;
+	if (opts.flameClick) {
+		const at = await evaluate(`(() => {
+			const re = new RegExp(${JSON.stringify(opts.flameClick)});
+			const g = [...document.querySelectorAll('#flamegraph g.f')].find((x) => re.test(x.dataset.n));
+			if (!g) return null;
+			const r = g.querySelector('rect');
+			r.scrollIntoView({ block: 'center' });
+			const b = r.getBoundingClientRect();
+			return { name: g.dataset.n, x: b.left + Math.min(b.width / 2, 20), y: b.top + b.height / 2 };
+		})()`);
+		if (at) {
+			for (const type of ['mouseMoved', 'mousePressed', 'mouseReleased'])
+				await send('Input.dispatchMouseEvent', { type, x: at.x, y: at.y, button: 'left',
+					clickCount: type === 'mouseMoved' ? 0 : 1 });
+			await sleep(200);
+			flameClick = { name: at.name, ...await evaluate(`(() => {
+				const gs = [...document.querySelectorAll('#flamegraph g.f')];
+				return { dimmed: gs.filter((g) => g.style.opacity === '0.6').length,
+					hidden: gs.filter((g) => g.style.display === 'none').length };
+			})()`) };
+		}
+		page.flame_click = flameClick;
+		await evaluate(`document.getElementById('heatmap').scrollIntoView()`);
+	}
 	const shot = await send('Page.captureScreenshot', { format: 'png' });
 	fs.writeFileSync(opts.shot, Buffer.from(shot.data, 'base64'));
 	process.stdout.write(JSON.stringify({ errors, hottest: { c: hottest.c, r: hottest.r, n: hottest.n },

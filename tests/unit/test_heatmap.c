@@ -1,9 +1,12 @@
 /* heatmap: row maths, bounded memory by merging columns, and both renderers
  * on known data. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "check.h"
 #include "heatmap.h"
 #include "heatmap_events.h"
+#include "heatmap_html.h"
 #include "heatmap_svg.h"
 #include "heatmap_term.h"
 
@@ -135,14 +138,22 @@ TEST(heatmap_events_bounded)
 	char host[300];
 
 	CHECK_EQ_INT(nt_hme_init(&e, 3), 0);
-	nt_hme_add(&e, 1, 2, 10, 11, "a.test", 6, "ok");
-	nt_hme_add(&e, 3, 4, 10, 11, "b\033[31m", 300, "ok");
-	nt_hme_add(&e, 5, 6, 10, 12, "a.test", 6, "EAI_NONAME");
-	nt_hme_add(&e, 7, 8, 10, 12, "c.test", 6, "ok");   /* beyond 3: counted */
+	nt_hme_add(&e, 1, 2, 10, 11, "a.test", 6, "ok", NULL);
+	nt_hme_add(&e, 3, 4, 10, 11, "b\033[31m", 300, "ok", NULL);
+	nt_hme_add(&e, 5, 6, 10, 12, "a.test", 6, "EAI_NONAME", NULL);
+	nt_hme_add(&e, 7, 8, 10, 12, "c.test", 6, "ok", NULL);   /* beyond 3: counted */
 	CHECK_EQ_U64(e.n, 3);
 	CHECK_EQ_U64(e.not_kept, 1);
-	/* Labels and statuses interned once each; the traced side's text escaped. */
-	CHECK_EQ_INT(e.nlabels, 4);
+	/* Labels and statuses interned once each; the traced side's text
+	 * escaped; the event not kept still counts in its label's statistics. */
+	CHECK_EQ_INT(e.nlabels, 5);
+	CHECK_EQ_U64(e.lstats[e.ev[0].label].n, 2);
+	CHECK_EQ_U64(e.lstats[e.ev[0].label].total_ns, 8);
+	CHECK_EQ_U64(e.lstats[e.ev[0].label].max_ns, 6);
+	CHECK_EQ_U64(e.lstats[4].n, 1);
+	CHECK_EQ_STR(e.labels[4], "c.test");
+	CHECK_EQ_U64(e.no_stack, 4);
+	CHECK_EQ_INT(e.ev[0].stack, NT_HME_NO_STACK);
 	CHECK_EQ_STR(e.labels[e.ev[1].label], "b\\x1b[31m");
 	CHECK_EQ_INT(e.ev[0].label, e.ev[2].label);
 	CHECK_EQ_STR(e.labels[e.ev[2].status], "EAI_NONAME");
@@ -151,10 +162,100 @@ TEST(heatmap_events_bounded)
 	CHECK_EQ_INT(nt_hme_init(&e, 10000), 0);
 	for (int i = 0; i < NT_HME_MAX_LABELS + 10; i++) {
 		snprintf(host, sizeof(host), "h%d.test", i);
-		nt_hme_add(&e, 1, 1, 1, 1, host, sizeof(host), "ok");
+		nt_hme_add(&e, 1, 1, 1, 1, host, sizeof(host), "ok", NULL);
 	}
 	CHECK(e.nlabels <= NT_HME_MAX_LABELS);
 	CHECK_EQ_U64(e.n, NT_HME_MAX_LABELS + 10);
 	CHECK_EQ_STR(e.labels[e.ev[e.n - 1].label], "(more labels than nodetap keeps)");
 	nt_hme_free(&e);
+}
+
+/* Two functions of this test binary, whose addresses make stacks the
+ * symbolizer names from its own ELF symbols. */
+__attribute__((noinline)) void nt_test_hme_leaf(void);
+__attribute__((noinline)) void nt_test_hme_leaf(void) { __asm__ volatile(""); }
+__attribute__((noinline)) void nt_test_hme_caller(void);
+__attribute__((noinline)) void nt_test_hme_caller(void) { nt_test_hme_leaf(); __asm__ volatile(""); }
+
+TEST(heatmap_events_stacks_and_html)
+{
+	struct nt_symbolizer *sym = nt_symbolizer_new();
+	struct nt_hm_events e;
+	struct nt_heatmap h;
+	struct nt_hm_svg_info info = { .subcommand = "loop", .what = "event-loop lag",
+				       .stacks_hint = "no <stack>" };
+	unsigned long long a[2] = { (unsigned long long)(uintptr_t)nt_test_hme_leaf,
+				    (unsigned long long)(uintptr_t)nt_test_hme_caller + 1 };
+	unsigned long long b[1] = { (unsigned long long)(uintptr_t)nt_test_hme_caller + 1 };
+	struct nt_hme_stack sa = { sym, -1, -1, "node", a, 2 }, sb = { sym, -1, -1, "node", b, 1 };
+	struct nt_hme_stack none = { sym, -1, -1, "node", NULL, 0 };
+	uint32_t pid = (uint32_t)getpid();
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f;
+
+	CHECK(sym != NULL);
+	CHECK_EQ_INT(nt_hme_init(&e, 3), 0);
+	nt_hm_init(&h, 0, 1000 * MS, 16);
+	nt_hme_add(&e, 1 * MS, 5 * MS, pid, pid, "main", 4, "user", &sa);
+	nt_hme_add(&e, 2 * MS, 7 * MS, pid, pid, "main", 4, "user", &sa);
+	nt_hme_add(&e, 3 * MS, 9 * MS, pid, pid, "main", 4, "user", &sb);
+	nt_hme_add(&e, 4 * MS, 1 * MS, pid, pid, "main", 4, "user", &none); /* not kept: max 3 */
+	for (int i = 1; i <= 4; i++)
+		nt_hm_add(&h, (uint64_t)i * MS, 5 * MS);
+	/* One stack per distinct frames, counted per event, latency summed. */
+	CHECK_EQ_U64(e.stacks.nstacks, 2);
+	CHECK_EQ_U64(e.stacks.stacks[0].count, 2);
+	CHECK_EQ_U64(e.stack_ns[0], 12 * MS);
+	CHECK_EQ_U64(e.stacks.total, 3);
+	CHECK_EQ_U64(e.with_stack, 3);
+	CHECK_EQ_U64(e.no_stack, 1);
+	CHECK_EQ_INT(e.ev[0].stack, 0);
+	CHECK_EQ_INT(e.ev[1].stack, 0);
+	CHECK_EQ_INT(e.ev[2].stack, 1);
+	CHECK_EQ_U64(e.not_kept, 1);
+	CHECK_EQ_U64(e.lstats[e.ev[0].label].n, 4);
+	/* Root first: the process, then the caller, then the leaf. */
+	CHECK_EQ_INT(e.stacks.stacks[0].nframes, 3);
+	CHECK_EQ_STR(e.stacks.stacks[0].frames[0].label, "node");
+	CHECK(strstr(e.stacks.stacks[0].frames[1].label, "nt_test_hme_caller") != NULL);
+	CHECK(strstr(e.stacks.stacks[0].frames[2].label, "nt_test_hme_leaf") != NULL);
+	/* Named again from other frames (what nt_hme_rename_jit does): the
+	 * stack keeps its place and count. */
+	CHECK_EQ_INT(e.stacks.stacks[1].nframes, 2);
+	CHECK_EQ_INT(nt_profile_rename(&e.stacks, 1, sym, a, 2), 0);
+	CHECK_EQ_INT(e.stacks.stacks[1].nframes, 3);
+	CHECK_EQ_U64(e.stacks.stacks[1].count, 1);
+	CHECK_EQ_STR(e.stacks.stacks[1].frames[0].label, "node");
+	CHECK(strstr(e.stacks.stacks[1].frames[2].label, "nt_test_hme_leaf") != NULL);
+	CHECK_EQ_INT(nt_profile_rename(&e.stacks, 1, sym, b, 1), 0);
+	/* The page: the stacks, the frames, the tables, the flame graph. */
+	f = open_memstream(&buf, &sz);
+	CHECK_EQ_INT(nt_hm_html_write(&h, &info, &e, f), 0);
+	fclose(f);
+	CHECK(strstr(buf, "\"with_stack\":3,\"no_stack\":1,\"stacks_not_kept\":0") != NULL);
+	CHECK(strstr(buf, "\"stacks_hint\":\"no \\u003cstack\\u003e\"") != NULL);
+	CHECK(strstr(buf, "<svg version=\"1.1\" class=\"flamegraph\"") != NULL);
+	CHECK(strstr(buf, "data-n=\"nt_test_hme_leaf") != NULL);
+	CHECK(strstr(buf, "<table id=\"labels-time\">") != NULL);
+	CHECK(strstr(buf, "<table id=\"functions\">") != NULL);
+	CHECK(strstr(buf, ",0]") != NULL);   /* an event's stack index */
+	CHECK(strstr(buf, "<?xml") == NULL);  /* no prolog inside the page */
+	free(buf);
+	nt_hme_free(&e);
+	nt_hm_free(&h);
+	/* The bound on distinct stacks: the rest are counted, not kept. */
+	CHECK_EQ_INT(nt_hme_init(&e, 10), 0);
+	for (int i = 0; i < NT_HME_MAX_STACKS + 5; i++) {
+		unsigned long long ip = (unsigned long long)(uintptr_t)nt_test_hme_leaf + 1 + (unsigned)i % 2;
+		unsigned long long ips[2] = { ip, (unsigned long long)i };
+		struct nt_hme_stack st = { sym, -1, -1, "node", ips, 2 };
+
+		nt_hme_add(&e, 1, 1, pid, pid, "main", 4, "user", &st);
+	}
+	CHECK_EQ_U64(e.stacks.nstacks, NT_HME_MAX_STACKS);
+	CHECK_EQ_U64(e.stacks_not_kept, 5);
+	CHECK_EQ_U64(e.with_stack, NT_HME_MAX_STACKS);
+	nt_hme_free(&e);
+	nt_symbolizer_free(sym);
 }
