@@ -29,6 +29,7 @@
 #include "leafcaller.h"
 #include "loop.h"
 #include "loop.skel.h"
+#include "loopwatch.h"
 #include "sampler.h"
 #include "session.h"
 #include "stackfmt.h"
@@ -159,6 +160,11 @@ struct loop_ctx {
 	struct nt_hm_out hm;         /* --heatmap, --html: the lag of every sample */
 	struct nt_file_id bins[NT_MAX_BINARIES];  /* --binary files */
 	int nbins;
+	/* Run by another subcommand (loopwatch.h): each blockage goes to
+	 * on_block instead of loop's output. */
+	nt_loop_blockage_fn on_block;
+	void *on_block_arg;
+	struct bpf_link *exec_link;  /* loopwatch's (cmd_loop keeps its own) */
 };
 
 static uint64_t ms_to_ns(uint64_t ms)
@@ -854,6 +860,22 @@ static void free_blockage(struct blockage *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* loopwatch: blockage B to the subcommand that runs the engine. */
+static void hand_over(struct loop_ctx *c, const struct blockage *b)
+{
+	struct nt_loop_blockage o = {
+		.pid = (uint32_t)b->pid, .tid = (uint32_t)b->tid, .main = b->main,
+		.ongoing = b->ongoing, .comm = b->comm, .start_ns = b->start_ns,
+		.end_ns = b->end_ns, .waiting_ns = b->waiting_ns, .samples = b->samples,
+	};
+
+	if (b->nfns && b->fns[0].name) {
+		o.hot_fn = b->fns[0].name;
+		o.hot_samples = b->fns[0].count;
+	}
+	c->on_block(c->on_block_arg, &o);
+}
+
 /* The iteration of L's open group ended at END_NS (or, ONGOING, has not
  * yet: OUT then gets the blockage so far, and the group stays open). A
  * blockage is printed at once with --events, else kept for the report. */
@@ -884,7 +906,10 @@ static void close_group(struct loop_ctx *c, struct lloop *l, uint64_t end_ns, bo
 
 		make_blockage(c, l, &l->g, end_ns, false, &b);
 		l->blockages++;
-		if (c->o.events) {
+		if (c->on_block) {
+			hand_over(c, &b);
+			free_blockage(&b);
+		} else if (c->o.events) {
 			emit_blockage(c, &b);
 			free_blockage(&b);
 		} else if ((v = realloc(c->blocks, (size_t)(c->nblocks + 1) * sizeof(*v)))) {
@@ -1532,6 +1557,43 @@ NT_HM_HELP
 "                           (for loop: one event per sample of a running loop;\n"
 "                           the latency is the sample's lag)\n";
 
+static void free_watch(struct loop_ctx *c);
+
+/* Open and load the BPF object for C's options (loopwatch: with the
+ * caller's process filter PIDS). Returns 0 or NT_EXIT_RUNTIME after saying
+ * why. */
+static int loop_load(struct loop_ctx *c, struct bpf_map *pids)
+{
+	int rc;
+
+	c->sym = nt_symbolizer_for(&c->o);
+	c->cache = nt_uv_cache_new();
+	c->skel = loop_bpf__open();
+	if (!c->sym || !c->cache || !c->skel) {
+		fprintf(stderr, "nodetap %s: opening the BPF object: %s\n", c->o.cmd, strerror(errno));
+		return NT_EXIT_RUNTIME;
+	}
+	c->skel->rodata->filter_pids = c->o.npids > 0 || c->o.command;
+	c->skel->rodata->follow_children = c->o.command != NULL;
+	c->skel->rodata->period_ns = c->period_ns;
+	/* Samples of an iteration that has run for a sample period go to the
+	 * loader: a blockage loses at most its first sample. */
+	c->skel->rodata->record_after_ns = c->period_ns < ms_to_ns(c->threshold_ms) / 2 ?
+					   c->period_ns : ms_to_ns(c->threshold_ms) / 2;
+	c->skel->rodata->record_lags = nt_hm_out_on(&c->hm);
+	if (pids && (rc = bpf_map__reuse_fd(c->skel->maps.traced_pids, bpf_map__fd(pids)))) {
+		fprintf(stderr, "nodetap %s: sharing the process filter: %s\n", c->o.cmd, strerror(-rc));
+		return NT_EXIT_RUNTIME;
+	}
+	if ((rc = loop_bpf__load(c->skel))) {
+		fprintf(stderr, "nodetap %s: loading the BPF programs failed: %s "
+			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", c->o.cmd, strerror(-rc));
+		return NT_EXIT_RUNTIME;
+	}
+	c->loops_fd = bpf_map__fd(c->skel->maps.loops);
+	return 0;
+}
+
 int cmd_loop(int argc, char **argv)
 {
 	struct loop_ctx c = { .threshold_ms = DEFAULT_THRESHOLD_MS, .freq = DEFAULT_FREQ };
@@ -1573,29 +1635,8 @@ int cmd_loop(int argc, char **argv)
 	c.session.tick = tick;
 	c.session.tick_ctx = &c;
 	c.last_report_ns = c.last_rescan_ns = c.last_check_ns = nt_now_ns();
-	c.sym = nt_symbolizer_for(&c.o);
-	c.cache = nt_uv_cache_new();
-	c.skel = loop_bpf__open();
-	if (!c.sym || !c.cache || !c.skel) {
-		fprintf(stderr, "nodetap loop: opening the BPF object: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = loop_load(&c, NULL)))
 		goto out;
-	}
-	c.skel->rodata->filter_pids = c.o.npids > 0 || c.o.command;
-	c.skel->rodata->follow_children = c.o.command != NULL;
-	c.skel->rodata->period_ns = c.period_ns;
-	/* Samples of an iteration that has run for a sample period go to the
-	 * loader: a blockage loses at most its first sample. */
-	c.skel->rodata->record_after_ns = c.period_ns < ms_to_ns(c.threshold_ms) / 2 ?
-					  c.period_ns : ms_to_ns(c.threshold_ms) / 2;
-	c.skel->rodata->record_lags = nt_hm_out_on(&c.hm);
-	if ((rc = loop_bpf__load(c.skel))) {
-		fprintf(stderr, "nodetap loop: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
-		goto out;
-	}
-	c.loops_fd = bpf_map__fd(c.skel->maps.loops);
 	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_event, &c, NULL);
 	if (!c.session.rb) {
 		fprintf(stderr, "nodetap loop: ring buffer: %s\n", strerror(errno));
@@ -1665,22 +1706,134 @@ out:
 	bpf_link__destroy(exec_link);
 	bpf_link__destroy(fork_link);
 	loop_bpf__destroy(c.skel);
-	for (int i = 0; i < c.nloops; i++) {
-		group_free(&c.loops[i]->g);
-		free(c.loops[i]);
-	}
-	free(c.loops);
-	for (int i = 0; i < c.nprocs; i++) {
-		free(c.procs[i]->checked);
-		free(c.procs[i]);
-	}
-	free(c.procs);
-	for (int i = 0; i < c.nblocks; i++)
-		free_blockage(&c.blocks[i]);
-	free(c.blocks);
+	free_watch(&c);
 	nt_uv_cache_free(c.cache);
 	nt_symbolizer_free(c.sym);
 	nt_targets_free(&targets);
 	nt_hm_out_free(&c.hm);
 	return rc;
+}
+
+/* ---- loopwatch.h: the engine under another subcommand's session -------------- */
+
+struct nt_loopwatch {
+	struct loop_ctx c;
+};
+
+/* The loops, processes and blockages C holds. */
+static void free_watch(struct loop_ctx *c)
+{
+	for (int i = 0; i < c->nloops; i++) {
+		group_free(&c->loops[i]->g);
+		free(c->loops[i]);
+	}
+	free(c->loops);
+	for (int i = 0; i < c->nprocs; i++) {
+		free(c->procs[i]->checked);
+		free(c->procs[i]);
+	}
+	free(c->procs);
+	for (int i = 0; i < c->nblocks; i++)
+		free_blockage(&c->blocks[i]);
+	free(c->blocks);
+}
+
+int nt_loopwatch_start(struct nt_loopwatch **out, const struct nt_opts *o, uint64_t threshold_ms,
+		       uint64_t freq, struct bpf_map *traced_pids, struct ring_buffer *rb,
+		       nt_loop_blockage_fn fn, void *arg)
+{
+	struct nt_loopwatch *w = calloc(1, sizeof(*w));
+	struct loop_ctx *c;
+	int rc;
+
+	*out = w;
+	if (!w) {
+		fprintf(stderr, "nodetap %s: out of memory\n", o->cmd);
+		return NT_EXIT_RUNTIME;
+	}
+	c = &w->c;
+	c->o = *o;
+	c->o.json = c->o.events = false;   /* loop's own output: none */
+	c->threshold_ms = threshold_ms;
+	c->freq = freq;
+	c->period_ns = 1000000000ULL / freq;
+	c->on_block = fn;
+	c->on_block_arg = arg;
+	for (int i = 0; i < o->nbinaries && c->nbins < NT_MAX_BINARIES; i++) {
+		struct stat st;
+
+		if (!stat(o->binaries[i], &st)) {
+			c->bins[c->nbins].dev = st.st_dev;
+			c->bins[c->nbins++].ino = st.st_ino;
+		}
+	}
+	c->last_report_ns = c->last_rescan_ns = c->last_check_ns = nt_now_ns();
+	if ((rc = loop_load(c, traced_pids)))
+		return rc;
+	/* tick() takes the records that did not wake the poll from here. */
+	c->session.rb = rb;
+	if (ring_buffer__add(rb, bpf_map__fd(c->skel->maps.events), on_event, c)) {
+		fprintf(stderr, "nodetap %s: --loop: ring buffer: %s\n", o->cmd, strerror(errno));
+		return NT_EXIT_RUNTIME;
+	}
+	c->exec_link = bpf_program__attach(c->skel->progs.loop_exec);
+	if (!c->exec_link) {
+		fprintf(stderr, "nodetap %s: --loop: attaching raw tracepoint sched_process_exec: %s\n",
+			o->cmd, strerror(errno));
+		return NT_EXIT_RUNTIME;
+	}
+	if ((rc = nt_samplers_open(o->cmd, c->skel->progs.loop_sample, c->period_ns, &c->samplers)))
+		return rc;
+	for (int i = 0; i < c->o.npids; i++)
+		add_proc(c, c->o.pids[i], true);
+	if (!c->o.npids && !c->o.command)
+		add_running_node(c);
+	return 0;
+}
+
+void nt_loopwatch_tick(struct nt_loopwatch *w)
+{
+	tick(&w->c);
+}
+
+void nt_loopwatch_finish(struct nt_loopwatch *w)
+{
+	struct loop_ctx *c = &w->c;
+	uint64_t now = nt_now_ns();
+
+	ring_buffer__consume(c->session.rb);
+	check_groups(c);
+	for (int i = 0; i < c->nloops; i++) {
+		struct lloop *l = c->loops[i];
+		struct blockage b = { 0 };
+
+		if (l->gone || !l->g.open)
+			continue;
+		l->g.end_delay = run_delay_of(l->pid, l->tid, l->g.end_delay);
+		close_group(c, l, now, true, &b);
+		if (b.samples)
+			hand_over(c, &b);
+		free_blockage(&b);
+	}
+}
+
+const unsigned long long *nt_loopwatch_losses(const struct nt_loopwatch *w)
+{
+	return w->c.skel->bss->nt_losses;
+}
+
+void nt_loopwatch_stop(struct nt_loopwatch *w)
+{
+	struct loop_ctx *c;
+
+	if (!w)
+		return;
+	c = &w->c;
+	nt_samplers_close(&c->samplers);
+	bpf_link__destroy(c->exec_link);
+	loop_bpf__destroy(c->skel);
+	free_watch(c);
+	nt_uv_cache_free(c->cache);
+	nt_symbolizer_free(c->sym);
+	free(w);
 }
