@@ -21,6 +21,7 @@
 #include "common.h"
 #include "connect.h"
 #include "connect.skel.h"
+#include "loopwatch.h"
 #include "probes.h"
 #include "session.h"
 #include "subcommands.h"
@@ -60,6 +61,9 @@ struct trace_ctx {
 	unsigned cpu_hz;          /* -F HZ / --cpu: CPU samples; 0: none */
 	struct nt_trace_cpu cpu;
 	char other[512];          /* otherData's members of ours */
+	uint64_t loop_ms;         /* --loop: blockages from this long; 0: none */
+	struct nt_loopwatch *loop;
+	uint64_t blockages;
 };
 
 /* What a source of an arrow to a callback is (struct nt_tl_end.what). */
@@ -304,13 +308,43 @@ static int on_event(void *arg, void *data, size_t len)
 	return 0;
 }
 
+/* --loop: one blockage of an event loop, on the loop's thread. */
+static void on_blockage(void *arg, const struct nt_loop_blockage *b)
+{
+	struct trace_ctx *c = arg;
+
+	nt_ct_name_thread(&c->ct, b->pid, b->tid, b->comm, NT_COMM_LEN);
+	nt_ct_event(&c->ct, "X", "loop blocked", "loop", b->pid, b->tid, b->start_ns);
+	nt_ct_dur(&c->ct, b->end_ns > b->start_ns ? b->end_ns - b->start_ns : 0);
+	nt_ct_arg_strn(&c->ct, "loop", b->main ? "main" : "worker", 8);
+	nt_ct_arg_u64(&c->ct, "samples", b->samples);
+	nt_ct_arg_u64(&c->ct, "waiting_for_cpu_ns", b->waiting_ns);
+	if (b->hot_fn) {
+		nt_ct_arg_strn(&c->ct, "hottest_js_function", b->hot_fn, 1024);
+		nt_ct_arg_u64(&c->ct, "hottest_js_samples", b->hot_samples);
+	}
+	if (b->ongoing)
+		nt_ct_arg_u64(&c->ct, "ongoing", 1);
+	nt_ct_event_end(&c->ct);
+	c->blockages++;
+}
+
+static void tick(void *arg)
+{
+	struct trace_ctx *c = arg;
+
+	if (c->loop)
+		nt_loopwatch_tick(c->loop);
+}
+
 /* What every BPF object of the trace lost, by enum nt_loss. */
 static void sum_losses(struct trace_ctx *c, unsigned long long *losses)
 {
 	for (int i = 0; i < NT_LOSS_MAX; i++)
 		losses[i] = c->skel->bss->nt_losses[i] +
 			    (c->callbacks ? nt_trace_cb_losses(&c->cb)[i] : 0) +
-			    (c->cpu_hz ? nt_trace_cpu_losses(&c->cpu)[i] : 0);
+			    (c->cpu_hz ? nt_trace_cpu_losses(&c->cpu)[i] : 0) +
+			    (c->loop ? nt_loopwatch_losses(c->loop)[i] : 0);
 }
 
 /* otherData: what is on the timeline and what was lost, by kind. */
@@ -320,8 +354,9 @@ static void other_data(struct trace_ctx *c, const unsigned long long *losses,
 	size_t n = 0;
 
 	n += (size_t)snprintf(c->other + n, sizeof(c->other) - n,
-			      ",\"callbacks\":%s,\"cpu_hz\":%u,\"losses\":{",
-			      c->callbacks ? "true" : "false", c->cpu_hz);
+			      ",\"callbacks\":%s,\"cpu_hz\":%u,\"loop_threshold_ms\":%llu,\"losses\":{",
+			      c->callbacks ? "true" : "false", c->cpu_hz,
+			      (unsigned long long)c->loop_ms);
 	for (int i = 0; i < NT_LOSS_MAX && n < sizeof(c->other); i++)
 		n += (size_t)snprintf(c->other + n, sizeof(c->other) - n, "\"%s\":%llu,",
 				      nt_loss_name(i), losses[i]);
@@ -341,6 +376,8 @@ static int report(void *arg, bool final)
 		return 0;
 	/* What the ring buffer still holds. */
 	ring_buffer__consume(c->session.rb);
+	if (c->loop)
+		nt_loopwatch_finish(c->loop);
 	sum_losses(c, losses);
 	if (c->cpu_hz) {
 		nt_samplers_close(&c->cpu.samplers);
@@ -365,6 +402,8 @@ static int report(void *arg, bool final)
 			(unsigned long long)c->ncallbacks, (unsigned long long)c->cb_flows);
 	if (c->cpu_hz)
 		fprintf(stderr, ", %llu CPU samples", (unsigned long long)c->cpu.written);
+	if (c->loop_ms)
+		fprintf(stderr, ", %llu loop blockages", (unsigned long long)c->blockages);
 	if (strcmp(c->out, "-"))
 		fprintf(stderr, " in %s (open it in https://ui.perfetto.dev or chrome://tracing)", c->out);
 	fprintf(stderr, "\nnodetap trace: lost since start:");
@@ -386,6 +425,11 @@ static int report(void *arg, bool final)
 #define OPT_OUTPUT 'o'
 #define OPT_CALLBACKS 3000  /* above the shared options' ids (options.c) */
 #define OPT_CPU 3001
+#define OPT_LOOP 3002
+#define OPT_LOOP_MS 3003
+#define DEFAULT_LOOP_MS 100     /* as nodetap loop's --threshold */
+#define MAX_LOOP_MS 3600000
+#define LOOP_HZ 99              /* as nodetap loop's default -F */
 #define OPT_FREQ 'F'
 #define DEFAULT_HZ 99
 #define MAX_HZ 1000
@@ -403,6 +447,19 @@ static int handle_opt(int key, const char *arg, void *ctx)
 	case OPT_CALLBACKS:
 		c->callbacks = true;
 		return 0;
+	case OPT_LOOP:
+		if (!c->loop_ms)
+			c->loop_ms = DEFAULT_LOOP_MS;
+		return 0;
+	case OPT_LOOP_MS: {
+		uint64_t ms;
+
+		if (nt_parse_uint(arg, 1, MAX_LOOP_MS, &ms))
+			return nt_usage_error("trace", "--loop-ms '%s': not a number of milliseconds "
+					      "(1 to %u)", arg, MAX_LOOP_MS);
+		c->loop_ms = ms;
+		return 0;
+	}
 	case OPT_CPU:
 		if (!c->cpu_hz)
 			c->cpu_hz = DEFAULT_HZ;
@@ -425,6 +482,8 @@ static const struct option trace_opts[] = {
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "callbacks", no_argument, NULL, OPT_CALLBACKS },
 	{ "cpu", no_argument, NULL, OPT_CPU },
+	{ "loop", no_argument, NULL, OPT_LOOP },
+	{ "loop-ms", required_argument, NULL, OPT_LOOP_MS },
 	{ "frequency", required_argument, NULL, OPT_FREQ },
 	{ NULL, 0, NULL, 0 },
 };
@@ -445,9 +504,9 @@ static const char trace_help[] =
 "  nodetap trace -o t.json --callbacks -- node app.js\n"
 "                                                  with every callback into JS, and\n"
 "                                                  arrows from a connect to its callback\n"
-"  nodetap trace -o t.json -F 499 -- node --perf-basic-prof app.js\n"
-"                                                  with CPU samples (JS names from\n"
-"                                                  the perf map)\n"
+"  nodetap trace -o t.json --loop -F 499 -- node --perf-basic-prof app.js\n"
+"                                                  with loop blockages and CPU samples\n"
+"                                                  (JS names from the perf map)\n"
 "\n"
 "Options of trace:\n"
 "  -o, --output FILE        where the trace goes (required; - for stdout)\n"
@@ -460,7 +519,11 @@ static const char trace_help[] =
 "                           for investigations, not always on\n"
 "  --cpu                    CPU samples with their stacks (JavaScript functions\n"
 "                           named as in nodetap profile), at 99 Hz\n"
-"  -F, --frequency HZ       the same at HZ samples a second (1 to 1000)\n";
+"  -F, --frequency HZ       the same at HZ samples a second (1 to 1000)\n"
+"  --loop                   event-loop blockages of 100 ms or more (those of\n"
+"                           nodetap loop: a sampler, no probe in the process),\n"
+"                           on the loop's thread, with the hottest JS function\n"
+"  --loop-ms MS             the same from MS milliseconds\n";
 
 static int place_probes(struct trace_ctx *c, struct nt_targets *targets, struct nt_probes *probes,
 			bool mark)
@@ -660,12 +723,19 @@ int cmd_trace(int argc, char **argv)
 		c->o.command ? "COMMAND and its children" : c->o.npids ? "the given processes" :
 		"node processes", strcmp(c->out, "-") ? c->out : "stdout",
 		c->o.duration ? "until -d ends" : c->o.command ? "until it exits" : "Ctrl-C to stop");
+	if (c->loop_ms && (rc = nt_loopwatch_start(&c->loop, &c->o, c->loop_ms, LOOP_HZ,
+						   c->skel->maps.traced_pids, c->session.rb,
+						   on_blockage, c)))
+		goto out;
+	c->session.tick = tick;
+	c->session.tick_ctx = c;
 	if (c->o.command && (rc = nt_session_release_command(&c->session)))
 		goto out;
 	rc = nt_session_run(&c->session, report, c);
 out:
 	nt_session_cleanup(&c->session);
 	ring_buffer__free(c->session.rb);
+	nt_loopwatch_stop(c->loop);
 	rc = close_output(c, rc);
 	nt_ct_free(&c->ct);
 	nt_probes_destroy(&probes);
