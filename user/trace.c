@@ -4,6 +4,10 @@
  * made it, the TCP state changes of those sockets (and of connections the
  * processes accept) as instant events, and a flow arrow from a lookup to
  * the connect its callback made. Every timestamp is CLOCK_MONOTONIC.
+ * With --callbacks (trace_callbacks.c) every callback into JavaScript too,
+ * with arrows from a lookup or connect to its callback (trace_links.c);
+ * with -F (trace_cpu.c) CPU samples and their stacks; with --loop
+ * (loopwatch.h) the blockages of the event loops.
  *
  * The BPF side is connect's (bpf/connect.bpf.c) in its trace mode: it
  * already holds every hook this needs (uv_getaddrinfo and its completion for
