@@ -30,6 +30,10 @@ const volatile bool emit_all = false;      /* --heatmap, --html: an event for ev
                                               callback (its duration and samples) */
 const volatile __u64 sample_after_ns = 0;  /* sampler: take stacks of callbacks
                                               running for at least this long */
+/* nodetap trace --callbacks: every callback is sent as an event (with the
+ * AsyncWrap it ran for, to link it to its connect or lookup), and nothing is
+ * aggregated. */
+const volatile bool trace_events = false;
 
 /* Set by the loader before it detaches a role's probes (--max-overhead):
  * taking them out takes the kernel a while, during which entries are no
@@ -73,6 +77,7 @@ struct frame {
 	__u16 samples;
 	__s32 sampled[NT_CB_SAMPLES];
 	__u64 caller, caller2;
+	__u64 wrap;           /* AsyncWrap::MakeCallback's `this`, else 0 */
 };
 
 struct cb_thread {
@@ -235,6 +240,7 @@ int cb_enter(struct pt_regs *ctx)
 		t->f[d].sampled[i] = -1;
 	t->f[d].caller = caller;
 	t->f[d].caller2 = caller2;
+	t->f[d].wrap = role == NT_CB_ROLE_ASYNCWRAP ? (__u64)PT_REGS_PARM1(ctx) : 0;
 	t->f[d].start_ns = bpf_ktime_get_ns(); /* last: time the callback, not us */
 	return 0;
 }
@@ -330,6 +336,28 @@ static __always_inline void emit_callback(struct pt_regs *ctx, __u32 pid, __u32 
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* trace --callbacks: one small record per callback, no stack. */
+static __always_inline void emit_trace(__u32 pid, __u32 tid, struct frame *f, __u32 depth,
+				       __u64 dur)
+{
+	struct nt_cb_trace_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		nt_lose(NT_LOSS_RINGBUF);
+		return;
+	}
+	ev->type = NT_EV_CB_TRACE;
+	ev->pid = pid;
+	ev->tid = tid;
+	ev->kind = f->kind;
+	ev->depth = depth;
+	ev->role = f->role;
+	ev->start_ns = f->start_ns;
+	ev->dur_ns = dur;
+	ev->wrap = f->wrap;
+	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
+}
+
 SEC("uretprobe")
 int cb_return(struct pt_regs *ctx)
 {
@@ -364,6 +392,10 @@ int cb_return(struct pt_regs *ctx)
 	if (f->kind == NT_CB_KIND_SKIP)
 		return 0;
 	dur = now - f->start_ns;
+	if (trace_events) {
+		emit_trace(pid, tid, f, d, dur);
+		return 0;
+	}
 	account(pid, f, dur);
 	if ((min_ns && dur >= min_ns) || emit_all)
 		emit_callback(ctx, pid, tid, f, dur, min_ns && dur >= min_ns);

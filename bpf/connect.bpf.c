@@ -56,6 +56,8 @@ struct conn_state {
 	char comm[NT_COMM_LEN];
 	char host[NT_HOST_LEN];
 	__u64 origin_lookup_ns;   /* trace mode: the origin lookup's start */
+	__u64 wrap;               /* trace mode: the uv_connect_t's data (node's
+	                             ConnectWrap), 0 when not seen */
 };
 
 struct {
@@ -136,6 +138,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } in_node_connect SEC(".maps");
+
+/* Trace mode with callbacks: the data pointer of the uv_connect_t a thread
+ * is connecting with (node's ConnectWrap, the `this` of the MakeCallback
+ * that runs its oncomplete), from uv_tcp_connect to its connect(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} connect_wraps SEC(".maps");
 
 /* Listening sockets by local port: whose accepted connections are whose. */
 struct listen_owner {
@@ -280,6 +292,10 @@ static __always_inline void emit_lookup(struct scratch *s, __u32 pid, const stru
 	ev->pad = 0;
 	ev->start_ns = v->start_ns;
 	ev->end_ns = bpf_ktime_get_ns();
+	/* uv_req_t.data, the first field: node's GetAddrInfoReqWrap, whose
+	 * MakeCallback runs the lookup's callback. */
+	ev->wrap = 0;
+	bpf_probe_read_user(&ev->wrap, sizeof(ev->wrap), (void *)req);
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	bpf_probe_read_kernel(ev->host, sizeof(ev->host), s->res.host);
 	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));
@@ -345,6 +361,22 @@ int BPF_KPROBE(node_connect)
 	mark_node(id >> 32);
 	if (nt_pid_traced(id >> 32))
 		bpf_map_update_elem(&in_node_connect, &tid, &now, BPF_ANY);
+	return 0;
+}
+
+/* uv_tcp_connect(req, handle, addr, cb): node's Dispatch has set
+ * req->data (the first field) to the ConnectWrap before the call; the
+ * connect() inside it moves the socket to SYN_SENT on this thread. */
+SEC("uprobe")
+int BPF_KPROBE(uv_connect_start, void *req)
+{
+	__u64 id = bpf_get_current_pid_tgid(), wrap = 0;
+	__u32 tid = (__u32)id;
+
+	if (!nt_pid_traced(id >> 32))
+		return 0;
+	bpf_probe_read_user(&wrap, sizeof(wrap), req);
+	bpf_map_update_elem(&connect_wraps, &tid, &wrap, BPF_ANY);
 	return 0;
 }
 
@@ -450,6 +482,15 @@ static __always_inline void on_syn_sent(void *ctx, const struct sock *sk)
 		s->conn.origin_lookup_ns = 0;
 		s->conn.host[0] = 0;
 	}
+	s->conn.wrap = 0;
+	if (trace_mode) {
+		__u64 *wrap = bpf_map_lookup_elem(&connect_wraps, &tid);
+
+		if (wrap) {
+			s->conn.wrap = *wrap;
+			bpf_map_delete_elem(&connect_wraps, &tid);
+		}
+	}
 	if (bpf_map_update_elem(&conns, &skp, &s->conn, BPF_ANY))
 		nt_lose(NT_LOSS_INFLIGHT_FULL);
 	if (trace_mode) {
@@ -516,6 +557,7 @@ static __always_inline void emit(struct conn_state *c, __u32 outcome, int err, _
 	ev->src = c->src;
 	ev->dst = c->dst;
 	ev->origin_lookup_ns = c->origin_lookup_ns;
+	ev->wrap = c->wrap;
 	__builtin_memcpy(ev->comm, c->comm, sizeof(ev->comm));
 	bpf_probe_read_kernel(ev->host, sizeof(ev->host), c->host);
 	bpf_ringbuf_submit(ev, nt_ringbuf_flags(&events));

@@ -76,4 +76,18 @@ struct nt_cb_event {
 	char comm[NT_COMM_LEN];
 };
 
+/* nodetap trace --callbacks: every callback, as it returns. */
+struct nt_cb_trace_event {
+	unsigned int type;            /* NT_EV_CB_TRACE */
+	unsigned int pid;
+	unsigned int tid;
+	unsigned int kind;
+	unsigned int depth;           /* callbacks it ran inside (0: from the loop) */
+	unsigned int role;            /* enum nt_cb_role: the function probed */
+	unsigned long long start_ns;  /* CLOCK_MONOTONIC */
+	unsigned long long dur_ns;
+	unsigned long long wrap;      /* the AsyncWrap (its `this`; for a request,
+	                                 the uv_req_t's data pointer), 0 if none */
+};
+
 #endif

@@ -78,6 +78,9 @@ struct connect_event {
 	/* trace mode: start_ns of the lookup that resolved dst (its id in
 	 * struct lookup_event), 0 when none */
 	unsigned long long origin_lookup_ns;
+	/* trace --callbacks: the uv_connect_t's data (node's ConnectWrap, the
+	 * AsyncWrap whose MakeCallback runs the connect's callback), else 0 */
+	unsigned long long wrap;
 };
 
 /* trace mode (nodetap trace): one dns.lookup, from uv_getaddrinfo to the
@@ -93,6 +96,7 @@ struct lookup_event {
 	unsigned long long end_ns;
 	char comm[NT_COMM_LEN];   /* of the completing thread */
 	char host[NT_HOST_LEN];
+	unsigned long long wrap;  /* uv_req_t.data: node's GetAddrInfoReqWrap */
 };
 
 /* trace mode: a TCP state change of a socket of a traced process (one

@@ -34,6 +34,7 @@ enum nt_event_type {
 	NT_EV_CALLBACK,     /* one callback slower than --min-ms (callbacks) */
 	NT_EV_LOOKUP,       /* one dns.lookup (connect's trace mode) */
 	NT_EV_TCP_STATE,    /* a TCP state change (connect's trace mode) */
+	NT_EV_CB_TRACE,     /* one callback into JavaScript (trace --callbacks) */
 };
 
 struct nt_new_stack_event {

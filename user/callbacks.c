@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include "asyncwrap.h"
 #include "callbacks.h"
+#include "cbsetup.h"
 #include "callbacks.skel.h"
 #include "common.h"
 #include "escape.h"
@@ -42,20 +43,6 @@
 #define COST_WINDOW_NS 1000000000ULL  /* the first interval: measured, then said */
 #define MAX_KIND_ARGS 64
 
-static const char *const role_func[NT_CB_ROLES] = {
-	[NT_CB_ROLE_ASYNCWRAP] = "node::AsyncWrap::MakeCallback",
-	[NT_CB_ROLE_TIMERS] = "node::Environment::RunTimers",
-	[NT_CB_ROLE_MAKECALLBACK] = "node::MakeCallback",
-	[NT_CB_ROLE_INTERNAL] = "node::InternalMakeCallback",
-};
-
-static const enum nt_aw_func role_fn[NT_CB_ROLES] = {
-	[NT_CB_ROLE_ASYNCWRAP] = NT_AW_MAKECALLBACK_FN,
-	[NT_CB_ROLE_TIMERS] = NT_AW_RUNTIMERS,
-	[NT_CB_ROLE_MAKECALLBACK] = NT_AW_NODE_MAKECALLBACK,
-	[NT_CB_ROLE_INTERNAL] = NT_AW_INTERNAL_ISOLATE,
-};
-
 /* Kinds by native caller, for binaries whose provider_type_ offset cannot be
  * proven: the function that called MakeCallback names the kind where it
  * belongs to one kind only. Matched against the demangled name. */
@@ -72,15 +59,6 @@ static const struct {
 	{ "AfterGetNameInfo", "GETNAMEINFOREQWRAP" },
 };
 
-/* One analysed node executable. */
-struct bin {
-	dev_t dev;
-	ino_t ino;
-	char *path;
-	bool opened;            /* its ELF could be read */
-	struct nt_aw_info aw;
-};
-
 /* A report row: the counters of one (pid, kind[, caller]). */
 struct krow {
 	unsigned int pid;
@@ -95,13 +73,9 @@ struct cb_ctx {
 	int nkind_args;
 	unsigned int min_ms;
 	double max_overhead;    /* percent of one CPU; 0: no limit */
-	bool by_caller;         /* NODETAP_CB_BY_CALLER=1: classify by caller everywhere */
 	bool kind_on[NT_CB_MAX_KINDS];
 	bool user_filter;       /* --kind applies in user space (kinds by caller) */
-	char *kinds[NT_CB_MAX_KINDS];  /* provider kind ids 0..nkinds-1 */
-	int nkinds;
-	struct bin bins[NT_CB_MAX_BINARIES];
-	int nbins;
+	struct nt_cbs cbs;      /* binaries, kinds (by_caller: NODETAP_CB_BY_CALLER=1) */
 	struct callbacks_bpf *skel;
 	struct nt_symbolizer *sym;
 	struct nt_session session;
@@ -120,48 +94,9 @@ struct cb_ctx {
 	struct nt_hm_out hm;    /* --heatmap, --html: the duration of every callback */
 };
 
-static const char *fixed_kind_name(unsigned int id)
-{
-	switch (id) {
-	case NT_CB_KIND_UNKNOWN: return "UNKNOWN";
-	case NT_CB_KIND_CALLER: return "?";
-	case NT_CB_KIND_TIMERWRAP: return "TIMERWRAP";
-	case NT_CB_KIND_IMMEDIATE: return "IMMEDIATE";
-	case NT_CB_KIND_OTHER: return "OTHER";
-	default: return NULL;
-	}
-}
-
 static const char *kind_name(const struct cb_ctx *c, unsigned int id)
 {
-	const char *f = fixed_kind_name(id);
-
-	if (f)
-		return f;
-	return (int)id < c->nkinds ? c->kinds[id] : "UNKNOWN";
-}
-
-/* The kind id of NAME, or -1. */
-static int kind_id(const struct cb_ctx *c, const char *name)
-{
-	for (unsigned int id = NT_CB_KIND_FIRST_FIXED; id < NT_CB_MAX_KINDS; id++)
-		if (id != NT_CB_KIND_CALLER && !strcmp(fixed_kind_name(id), name))
-			return (int)id;
-	for (int i = 0; i < c->nkinds; i++)
-		if (!strcmp(c->kinds[i], name))
-			return i;
-	return -1;
-}
-
-static int intern_kind(struct cb_ctx *c, const char *name)
-{
-	int id = kind_id(c, name);
-
-	if (id >= 0)
-		return id;
-	if (c->nkinds >= NT_CB_KIND_FIRST_FIXED || !(c->kinds[c->nkinds] = strdup(name)))
-		return NT_CB_KIND_UNKNOWN;
-	return c->nkinds++;
+	return nt_cbs_kind_name(&c->cbs, id);
 }
 
 /* ---- probe hits and what they cost -------------------------------------- */
@@ -209,7 +144,7 @@ static void json_cost(struct cb_ctx *c, const char *when, uint64_t window_ns,
 		nt_json_double(&j, "max_overhead_pct", c->max_overhead);
 	nt_json_obj(&j, "hits_by_function");
 	for (int r = 0; r < NT_CB_ROLES; r++)
-		nt_json_u64(&j, role_func[r], hits[r]);
+		nt_json_u64(&j, nt_cbs_role_func[r], hits[r]);
 	nt_json_obj_end(&j);
 	nt_json_end(&j);
 	fflush(stdout);
@@ -256,7 +191,7 @@ static void enforce_limit(struct cb_ctx *c, const double *rate)
 		detach_role(c, hot);
 		total -= rate[hot];
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s (%.0f hits/s)",
-			 any ? ", " : "", role_func[hot], rate[hot]);
+			 any ? ", " : "", nt_cbs_role_func[hot], rate[hot]);
 		any = true;
 	}
 	for (int r = 0; r < NT_CB_ROLES; r++)
@@ -716,43 +651,9 @@ static int on_event(void *arg, void *data, size_t len)
 
 /* ---- setup ------------------------------------------------------------------- */
 
-/* The bin of target T, analysed once per executable. Returns its index or -1. */
-static int bin_of(struct cb_ctx *c, const struct nt_target *t)
-{
-	struct nt_elf *e = NULL;
-	char err[256];
-	struct bin *b;
-
-	for (int i = 0; i < c->nbins; i++)
-		if (c->bins[i].dev == t->dev && c->bins[i].ino == t->ino)
-			return i;
-	if (c->nbins >= NT_CB_MAX_BINARIES)
-		return -1;
-	b = &c->bins[c->nbins];
-	memset(b, 0, sizeof(*b));
-	b->dev = t->dev;
-	b->ino = t->ino;
-	b->path = strdup(t->path);
-	if (!nt_elf_open(t->path, &e, err, sizeof(err))) {
-		b->opened = true;
-		if (nt_aw_analyze(t->path, e, &b->aw)) {
-			nt_elf_free(e);
-			return -1;
-		}
-		nt_elf_free(e);
-	} else {
-		snprintf(b->aw.why, sizeof(b->aw.why), "%s", err);
-	}
-	if (c->by_caller && b->aw.provider_off) {
-		b->aw.provider_off = 0;
-		snprintf(b->aw.why, sizeof(b->aw.why), "NODETAP_CB_BY_CALLER=1");
-	}
-	return c->nbins++;
-}
-
 /* What nodetap found in binary B. Said for every node binary, also those
  * nodetap found by itself: how kinds are named matters to the reader. */
-static void say_bin(struct cb_ctx *c, const struct bin *b)
+static void say_bin(struct cb_ctx *c, const struct nt_cbs_bin *b)
 {
 	const struct nt_aw_info *a = &b->aw;
 
@@ -800,27 +701,13 @@ static void say_bin(struct cb_ctx *c, const struct bin *b)
 /* Place the probes on target T (binary B at index BI). */
 static int place(struct cb_ctx *c, const struct nt_target *t, int bi)
 {
-	const struct nt_aw_info *a = &c->bins[bi].aw;
 	struct nt_targets one = { .t = (struct nt_target *)t, .n = 1 };
 	struct nt_probe_spec specs[2 * NT_CB_ROLES];
 	uint64_t cookies[2 * NT_CB_ROLES];
-	int roles[2 * NT_CB_ROLES], ns = 0, res0 = c->probes.nres, link0 = c->probes.nlinks;
+	int roles[2 * NT_CB_ROLES], res0 = c->probes.nres, link0 = c->probes.nlinks;
+	int ns = nt_cbs_specs(&c->cbs, bi, c->skel->progs.cb_enter, c->skel->progs.cb_return,
+			      specs, cookies, roles);
 
-	for (int r = 0; r < NT_CB_ROLES; r++) {
-		/* InternalMakeCallback(Isolate*) exists from v22 on; where another
-		 * probed function calls it, probing it would count twice. */
-		if (r == NT_CB_ROLE_INTERNAL && (!a->fn[role_fn[r]].found || a->internal_reached))
-			continue;
-		for (int ret = 0; ret < 2; ret++) {
-			specs[ns] = (struct nt_probe_spec){
-				.func = nt_aw_func_pattern[role_fn[r]],
-				.prog = ret ? c->skel->progs.cb_return : c->skel->progs.cb_enter,
-				.retprobe = ret,
-			};
-			cookies[ns] = (uint64_t)r | (uint64_t)bi << 8;
-			roles[ns++] = r;
-		}
-	}
 	nt_probes_place_cookies(&c->probes, specs, cookies, ns, &one);
 	/* One result per spec, in order; a link per result that was placed. */
 	int *lr = realloc(c->link_role, (size_t)(c->probes.nlinks ? c->probes.nlinks : 1) * sizeof(int));
@@ -849,26 +736,10 @@ static int fill_maps(struct cb_ctx *c)
 	int bins_fd = bpf_map__fd(c->skel->maps.bins), kind_fd = bpf_map__fd(c->skel->maps.kind_of);
 	int on_fd = bpf_map__fd(c->skel->maps.kind_enabled);
 
-	for (__u32 i = 0; i < (__u32)c->nbins; i++) {
-		const struct nt_aw_info *a = &c->bins[i].aw;
-		struct nt_cb_bin v = { 0 };
+	int err = nt_cbs_fill_maps(&c->cbs, bins_fd, kind_fd);
 
-		v.provider_off = (unsigned)a->provider_off;
-		v.nproviders = (unsigned)(a->nnames < NT_CB_MAX_PROVIDERS ? a->nnames : NT_CB_MAX_PROVIDERS);
-		if (a->fn[NT_AW_CHECK_IMMEDIATE].found && a->fn[NT_AW_NODE_MAKECALLBACK].found) {
-			v.imm_lo = (long long)(a->fn[NT_AW_CHECK_IMMEDIATE].vaddr -
-					       a->fn[NT_AW_NODE_MAKECALLBACK].vaddr);
-			v.imm_hi = v.imm_lo + (long long)a->fn[NT_AW_CHECK_IMMEDIATE].size;
-		}
-		if (bpf_map_update_elem(bins_fd, &i, &v, BPF_ANY))
-			return -errno;
-		for (__u32 p = 0; p < v.nproviders; p++) {
-			__u32 idx = i * NT_CB_MAX_PROVIDERS + p, kind = (__u32)intern_kind(c, a->names[p]);
-
-			if (bpf_map_update_elem(kind_fd, &idx, &kind, BPF_ANY))
-				return -errno;
-		}
-	}
+	if (err)
+		return err;
 	for (__u32 k = 0; k < NT_CB_MAX_KINDS; k++) {
 		__u8 on = c->kind_on[k];
 
@@ -883,16 +754,16 @@ static int fill_maps(struct cb_ctx *c)
 static int resolve_kinds(struct cb_ctx *c)
 {
 	/* The provider names of every binary, so that ids exist for them. */
-	for (int i = 0; i < c->nbins; i++)
-		for (int p = 0; p < c->bins[i].aw.nnames; p++)
-			intern_kind(c, c->bins[i].aw.names[p]);
+	for (int i = 0; i < c->cbs.nbins; i++)
+		for (int p = 0; p < c->cbs.bins[i].aw.nnames; p++)
+			nt_cbs_intern_kind(&c->cbs, c->cbs.bins[i].aw.names[p]);
 	for (int i = 0; i < c->nkind_args; i++) {
-		int id = kind_id(c, c->kind_args[i]);
+		int id = nt_cbs_kind_id(&c->cbs, c->kind_args[i]);
 		bool by_caller = false;
 
-		for (int b = 0; b < c->nbins; b++)
-			by_caller |= c->bins[b].opened && c->bins[b].aw.fn[NT_AW_MAKECALLBACK_FN].found &&
-				     !c->bins[b].aw.provider_off;
+		for (int b = 0; b < c->cbs.nbins; b++)
+			by_caller |= c->cbs.bins[b].opened && c->cbs.bins[b].aw.fn[NT_AW_MAKECALLBACK_FN].found &&
+				     !c->cbs.bins[b].aw.provider_off;
 		if (id < 0 && !by_caller)
 			return nt_usage_error("callbacks", "--kind '%s': no such kind in the node "
 					      "binaries traced (node's provider names, e.g. TCPWRAP, "
@@ -1092,7 +963,7 @@ int cmd_callbacks(int argc, char **argv)
 
 	if (!c)
 		return NT_EXIT_RUNTIME;
-	c->by_caller = env && !strcmp(env, "1");
+	c->cbs.by_caller = env && !strcmp(env, "1");
 	rc = nt_parse_options(argc, argv, &spec, &c->o);
 	if (rc) {
 		rc = rc < 0 ? NT_EXIT_OK : rc;
@@ -1118,7 +989,7 @@ int cmd_callbacks(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < targets.n; i++)
-		tbin[i] = bin_of(c, &targets.t[i]);
+		tbin[i] = nt_cbs_bin_of(&c->cbs, &targets.t[i]);
 	if ((rc = resolve_kinds(c))) {
 		free(tbin);
 		goto out;
@@ -1176,8 +1047,8 @@ int cmd_callbacks(int argc, char **argv)
 		free(tbin);
 		goto out;
 	}
-	for (int i = 0; i < c->nbins; i++)
-		say_bin(c, &c->bins[i]);
+	for (int i = 0; i < c->cbs.nbins; i++)
+		say_bin(c, &c->cbs.bins[i]);
 	for (int i = 0; i < targets.n; i++) {
 		if (tbin[i] < 0) {
 			fprintf(stderr, "nodetap callbacks: ");
@@ -1251,12 +1122,7 @@ out:
 	nt_symbolizer_free(c->sym);
 	nt_targets_free(&targets);
 	nt_snap_free(&c->prev);
-	for (int i = 0; i < c->nbins; i++) {
-		nt_aw_free(&c->bins[i].aw);
-		free(c->bins[i].path);
-	}
-	for (int i = 0; i < c->nkinds; i++)
-		free(c->kinds[i]);
+	nt_cbs_free(&c->cbs);
 	for (int i = 0; i < c->nkind_args; i++)
 		free(c->kind_args[i]);
 	nt_hm_out_free(&c->hm);

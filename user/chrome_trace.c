@@ -207,9 +207,10 @@ int nt_ct_end(struct nt_ctrace *t, uint64_t lost_events)
 	fputs(t->frames ? "}," : "\n],", t->f);
 	fprintf(t->f, "\"displayTimeUnit\":\"ms\",\"otherData\":{\"clock\":\"CLOCK_MONOTONIC\","
 		"\"tool\":\"%s\",\"events\":%llu,\"lost_events\":%llu,"
-		"\"threads_not_named\":%llu}}\n", t->tool ? t->tool : "nodetap trace",
+		"\"threads_not_named\":%llu%s}}\n", t->tool ? t->tool : "nodetap trace",
 		(unsigned long long)t->events,
-		(unsigned long long)lost_events, (unsigned long long)t->unnamed);
+		(unsigned long long)lost_events, (unsigned long long)t->unnamed,
+		t->other_extra ? t->other_extra : "");
 	fflush(t->f);
 	return ferror(t->f) ? -EIO : 0;
 }

@@ -32,6 +32,8 @@ struct nt_ctrace {
 	unsigned nnamed;
 	uint64_t unnamed;         /* threads beyond NT_CT_MAX_NAMED */
 	const char *tool;         /* otherData.tool: "nodetap trace" unless set */
+	const char *other_extra;  /* more members of otherData, ours, written as
+	                             they are (",\"key\":value..."), or NULL */
 	/* Reads the name of a process (TID == 0) or thread; returns false when
 	 * it cannot (the process is gone). Replaceable for tests. */
 	bool (*read_name)(uint32_t pid, uint32_t tid, char *buf, size_t len);

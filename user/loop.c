@@ -2,33 +2,25 @@
  * loops, from a CPU-clock sampler that reads libuv's cached clock: no probe
  * on any path of the traced process (see bpf/loop.bpf.c).
  *
- * The loader finds each process's main loop (uvloop.c), and the loops of
- * its other threads (worker_threads) while they wait in epoll_wait, and
- * puts them in the sampler's map by thread id. The sampler keeps a lag
- * histogram per loop and sends the samples of iterations that have run for
- * a sample period or longer, with their user stacks. The loader groups those
- * by (thread, loop clock): one group is one iteration that did not end. A
- * group ends when a sample shows a newer clock, or when the loader reads the
- * loop's clock itself (every 50 ms while a group is open) and finds it
- * moved: at the time libuv refreshed it (see group_end). It is a blockage if
- * it lasted past the threshold (see group_is_blockage). */
-#include <dirent.h>
+ * The engine that finds the loops and their blockages is loopwatch.c (its
+ * state: loopwatch_int.h); this file is the subcommand: its options, and
+ * its reports of what the engine found (summaries per loop, blockages in
+ * text and JSON, at once with --events or at each report). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 #include "common.h"
 #include "escape.h"
 #include "hist.h"
 #include "heatmap_out.h"
 #include "json.h"
-#include "leafcaller.h"
 #include "loop.h"
 #include "loop.skel.h"
+#include "loopwatch_int.h"
 #include "sampler.h"
 #include "session.h"
 #include "stackfmt.h"
@@ -41,1016 +33,7 @@
 #define MAX_THRESHOLD_MS 3600000U
 #define DEFAULT_FREQ 99
 #define MAX_FREQ 1000
-#define PENDING_MAX_NS (10ULL * 1000000000ULL)  /* an uninitialized loop: give up */
-#define RESCAN_NS 1000000000ULL      /* threads: new worker loops, exits */
-#define GROUP_CHECK_NS 50000000ULL   /* open groups: has the loop moved on? */
-#define MAX_RAW_STACKS 4096          /* distinct stacks kept per group */
 #define TEXT_STACKS 3                /* stacks shown per blockage in text */
-
-enum proc_state { P_PENDING, P_ACTIVE, P_NOLOOP };
-
-struct lproc {
-	pid_t pid;
-	char comm[NT_COMM_LEN];
-	enum proc_state state;
-	bool explicit_;            /* named with -p: every failure is news */
-	uint64_t first_try_ns;
-	uint64_t tried_ns;         /* when its program was last looked at */
-	struct nt_uv_main main;
-	/* Threads found waiting in epoll_wait on a fd with no loop on their
-	 * stack (node's own helper loops live on the heap): not looked at again
-	 * while they wait on the same fd. */
-	struct { pid_t tid; int epfd; } *checked;
-	int nchecked;
-};
-
-struct rstack {                  /* one distinct raw stack of a group */
-	uint64_t hash;
-	uint64_t top_word;           /* the word at the stack pointer (leafcaller.h) */
-	int n;
-	unsigned count;
-	unsigned long long ips[];
-};
-
-struct group {                   /* one iteration seen running long */
-	bool open;
-	uint64_t t_ms;               /* the loop's clock all along */
-	uint64_t first_ns, last_ns;  /* first and last sample */
-	unsigned samples, kernel, nostack;
-	bool startup;                /* before the loop's first iteration */
-	/* The thread's run_delay (time waiting for a CPU) from around the
-	 * start of the iteration, and as of its end (set before closing). */
-	uint64_t base_delay, end_delay;
-	uint64_t base_idle;          /* the loop's idle time at the start, or -1 */
-	struct rstack **stacks;
-	int nstacks;
-};
-
-struct lloop {
-	pid_t pid, tid;
-	bool main;                   /* the default loop, on the main thread */
-	bool gone;
-	char comm[NT_COMM_LEN];      /* the thread's */
-	uint64_t addr;
-	uint32_t time_off;
-	bool metrics;
-	uint32_t fields_off, count_off;
-	uint64_t fields;             /* loop->internal_fields, or 0 */
-	uint64_t idle_addr;          /* its provider_idle_time (ns), or 0 */
-	bool idle_time;              /* the loop counts idle time (see read_count) */
-	uint64_t since_ns;           /* start of what the next report covers */
-	uint64_t gone_ns;
-	struct loop_val final;       /* counters when it went */
-	struct loop_val prev;        /* counters at the last report */
-	bool count_ok;
-	uint64_t count_prev, count_last;
-	unsigned long long blockages;   /* ended since the last report */
-	uint64_t reported_t_ms;      /* the clock of the last blockage reported */
-	unsigned long long starved;     /* long iterations left out: the thread
-	                                   was waiting for a CPU */
-	struct group g;
-};
-
-struct fstack {                  /* stacks of a blockage, folded by name */
-	unsigned count;
-	char *folded;                /* escaped names, root first, ';' between */
-	int nframes;
-	struct nt_frame *frames;     /* innermost first, from the first sample */
-	int fn;                      /* index in the blockage's fns, or -1 */
-};
-
-struct jsfn {                    /* innermost JavaScript function of samples */
-	const char *name;            /* NULL: samples without a JS frame */
-	bool optimized, app;
-	unsigned count;
-};
-
-struct blockage {
-	pid_t pid, tid;
-	bool main, ongoing, startup;
-	char comm[NT_COMM_LEN];
-	uint64_t start_ns, end_ns;
-	uint64_t waiting_ns;         /* of it, waiting for a CPU */
-	unsigned samples, kernel, nostack;
-	struct fstack *stacks;
-	int nstacks;
-	struct jsfn *fns;
-	int nfns;
-};
-
-struct loop_ctx {
-	struct nt_opts o;
-	uint64_t threshold_ms;
-	uint64_t freq;
-	uint64_t period_ns;
-	struct loop_bpf *skel;
-	struct nt_symbolizer *sym;
-	struct nt_session session;
-	struct nt_uv_cache *cache;
-	struct nt_samplers samplers; /* one per CPU */
-	struct lproc **procs;
-	int nprocs;
-	struct lloop **loops;
-	int nloops;
-	struct blockage *blocks;     /* ended since the last report */
-	int nblocks;
-	uint64_t last_report_ns, last_rescan_ns, last_check_ns;
-	int loops_fd;
-	struct nt_hm_out hm;         /* --heatmap, --html: the lag of every sample */
-	struct nt_file_id bins[NT_MAX_BINARIES];  /* --binary files */
-	int nbins;
-};
-
-static uint64_t ms_to_ns(uint64_t ms)
-{
-	return ms * 1000000ULL;
-}
-
-/* ---- processes and their loops ------------------------------------------ */
-
-static void read_count(struct lloop *l);
-
-static void read_comm(pid_t pid, pid_t tid, char *comm)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	comm[0] = 0;
-	if (!(f = fopen(path, "re")))
-		return;
-	if (fgets(comm, NT_COMM_LEN, f))
-		comm[strcspn(comm, "\n")] = 0;
-	fclose(f);
-}
-
-static struct lproc *find_proc(struct loop_ctx *c, pid_t pid)
-{
-	for (int i = 0; i < c->nprocs; i++)
-		if (c->procs[i]->pid == pid)
-			return c->procs[i];
-	return NULL;
-}
-
-static struct lloop *find_loop(struct loop_ctx *c, pid_t tid)
-{
-	for (int i = 0; i < c->nloops; i++)
-		if (c->loops[i]->tid == tid && !c->loops[i]->gone)
-			return c->loops[i];
-	return NULL;
-}
-
-static const char *loop_kind(const struct lloop *l)
-{
-	return l->main ? "main" : "worker";
-}
-
-/* "loop" records and messages: one per loop found, or per process where none
- * could be. */
-static void say_found(struct loop_ctx *c, const struct lproc *p, const struct lloop *l,
-		      const char *file, const char *how)
-{
-	if (c->o.json) {
-		struct nt_json j;
-		char addr[24];
-
-		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
-		nt_json_begin(&j, stdout, "loop");
-		nt_json_u64(&j, "time_ns", nt_now_ns());
-		nt_json_u64(&j, "pid", l->pid);
-		nt_json_u64(&j, "tid", l->tid);
-		nt_json_strn(&j, "comm", l->comm, NT_COMM_LEN);
-		nt_json_str(&j, "kind", loop_kind(l));
-		nt_json_bool(&j, "found", true);
-		nt_json_str(&j, "address", addr);
-		nt_json_str(&j, "file", file);
-		nt_json_str(&j, "how", how);
-		nt_json_u64(&j, "clock_offset", l->time_off);
-		nt_json_bool(&j, "iterations", l->metrics);
-		nt_json_end(&j);
-		return;
-	}
-	if (!c->o.verbose)
-		return;
-	fprintf(stderr, "nodetap loop: pid %d (", l->pid);
-	nt_fputs_escaped(stderr, p->comm, NT_COMM_LEN);
-	fprintf(stderr, "): %s loop at 0x%llx on thread %d (", loop_kind(l),
-		(unsigned long long)l->addr, l->tid);
-	nt_fputs_escaped(stderr, l->comm, NT_COMM_LEN);
-	fprintf(stderr, "), %s in ", how);
-	nt_fputs_escaped(stderr, file, PATH_MAX);
-	fprintf(stderr, "; clock at +0x%x; iterations %s\n", l->time_off,
-		l->metrics ? "counted" : "not available (libuv < 1.45)");
-}
-
-static void say_missing(struct loop_ctx *c, const struct lproc *p, const char *why)
-{
-	if (c->o.json) {
-		struct nt_json j;
-
-		nt_json_begin(&j, stdout, "loop");
-		nt_json_u64(&j, "time_ns", nt_now_ns());
-		nt_json_u64(&j, "pid", p->pid);
-		nt_json_strn(&j, "comm", p->comm, NT_COMM_LEN);
-		nt_json_bool(&j, "found", false);
-		nt_json_str(&j, "reason", why);
-		nt_json_end(&j);
-		return;
-	}
-	fprintf(stderr, "nodetap loop: pid %d (", p->pid);
-	nt_fputs_escaped(stderr, p->comm, NT_COMM_LEN);
-	fputs("): no event loop found: ", stderr);
-	nt_fputs_escaped(stderr, why, 1024);
-	fputc('\n', stderr);
-}
-
-static struct lloop *add_loop(struct loop_ctx *c, struct lproc *p, pid_t tid, uint64_t addr,
-			      bool main)
-{
-	struct loop_val v = { 0 };
-	struct lloop *l, **ls;
-	__u32 key = (__u32)tid;
-
-	l = calloc(1, sizeof(*l));
-	ls = l ? realloc(c->loops, (size_t)(c->nloops + 1) * sizeof(*ls)) : NULL;
-	if (!ls) {
-		free(l);
-		return NULL;
-	}
-	c->loops = ls;
-	l->pid = p->pid;
-	l->tid = tid;
-	l->main = main;
-	l->addr = addr;
-	l->time_off = p->main.time_off;
-	l->metrics = p->main.metrics;
-	l->fields_off = p->main.fields_off;
-	l->count_off = p->main.count_off;
-	l->since_ns = nt_now_ns();
-	read_comm(p->pid, tid, l->comm);
-	v.pid = (__u32)p->pid;
-	v.addr = addr;
-	v.time_addr = addr + l->time_off;
-	if (p->main.idle_metrics &&
-	    !nt_uv_read_mem(p->pid, addr + p->main.idle_fields_off, &l->fields, sizeof(l->fields)) &&
-	    l->fields) {
-		/* Zero unless the loop counts idle time (node's do, from start-up
-		 * on): the sampler can read it either way. */
-		v.poll_entry_addr = l->fields + p->main.entry_off;
-		v.idle_addr = l->idle_addr = l->fields + p->main.idle_off;
-	}
-	if (l->metrics && !nt_uv_read_mem(p->pid, addr + l->fields_off, &v.count_addr,
-					  sizeof(v.count_addr)) && v.count_addr)
-		v.count_addr += l->count_off;
-	else
-		v.count_addr = 0;
-	read_count(l);
-	if (bpf_map_update_elem(c->loops_fd, &key, &v, BPF_ANY)) {
-		/* The map is full (8192 loops): counted as a loss, not sampled. */
-		c->skel->bss->nt_losses[NT_LOSS_AGG_FULL]++;
-		free(l);
-		return NULL;
-	}
-	c->loops[c->nloops++] = l;
-	return l;
-}
-
-static void close_group(struct loop_ctx *c, struct lloop *l, uint64_t end_ns, bool ongoing,
-			struct blockage *out);
-static void emit_blockage(struct loop_ctx *c, struct blockage *b);
-static void free_blockage(struct blockage *b);
-
-/* The loop ended (its thread exited, or its process exec'ed or exited):
- * close what it was doing, keep its counters, free its map entry. */
-static void loop_gone(struct loop_ctx *c, struct lloop *l)
-{
-	__u32 key = (__u32)l->tid;
-
-	if (l->gone)
-		return;
-	if (l->g.open)
-		close_group(c, l, l->g.last_ns, false, NULL);
-	if (bpf_map_lookup_elem(c->loops_fd, &key, &l->final))
-		memset(&l->final, 0, sizeof(l->final));
-	if (l->final.pid == (__u32)l->pid && l->final.addr == l->addr)
-		bpf_map_delete_elem(c->loops_fd, &key);
-	else
-		l->final = l->prev; /* someone else's entry now: keep what we had */
-	l->gone = true;
-	l->gone_ns = nt_now_ns();
-}
-
-static void proc_gone(struct loop_ctx *c, struct lproc *p)
-{
-	for (int i = 0; i < c->nloops; i++)
-		if (c->loops[i]->pid == p->pid)
-			loop_gone(c, c->loops[i]);
-	for (int i = 0; i < c->nprocs; i++) {
-		if (c->procs[i] == p) {
-			c->procs[i] = c->procs[--c->nprocs];
-			break;
-		}
-	}
-	free(p->checked);
-	free(p);
-}
-
-/* Worker loops: threads of P waiting in epoll_wait with a loop on their
- * stack. Loops whose threads exited are marked gone. */
-static void scan_threads(struct loop_ctx *c, struct lproc *p)
-{
-	char dir[64];
-	struct dirent *e;
-	DIR *d;
-	__typeof__(p->checked) checked = NULL;
-	int nchecked = 0;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/task", p->pid);
-	if (!(d = opendir(dir)))
-		return;
-	for (int i = 0; i < c->nloops; i++) {
-		struct lloop *l = c->loops[i];
-		char path[96];
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%d", l->pid, l->tid);
-		if (l->pid == p->pid && !l->gone && access(path, F_OK))
-			loop_gone(c, l);
-	}
-	while ((e = readdir(d))) {
-		pid_t tid = (pid_t)atoi(e->d_name);
-		int known = -1, epfd = -1, rc;
-		uint64_t addr;
-
-		if (tid <= 0 || tid == p->pid || find_loop(c, tid))
-			continue;
-		for (int i = 0; i < p->nchecked; i++)
-			if (p->checked[i].tid == tid)
-				known = p->checked[i].epfd;
-		rc = nt_uv_find_thread_loop(p->pid, tid, p->main.time_off, known, &addr, &epfd);
-		if (rc == -ENOENT && epfd >= 0) {
-			__typeof__(checked) n = realloc(checked, (size_t)(nchecked + 1) * sizeof(*n));
-
-			if (n) {
-				checked = n;
-				checked[nchecked].tid = tid;
-				checked[nchecked++].epfd = epfd;
-			}
-		} else if (!rc) {
-			struct lloop *l = add_loop(c, p, tid, addr, false);
-
-			if (l)
-				say_found(c, p, l, p->main.file, "on the thread's stack");
-		}
-	}
-	closedir(d);
-	free(p->checked);
-	p->checked = checked;
-	p->nchecked = nchecked;
-}
-
-/* Find P's main loop. Returns false when P is to be forgotten. */
-static bool try_proc(struct loop_ctx *c, struct lproc *p)
-{
-	char why[768];
-	struct lloop *l;
-	int rc;
-
-	p->tried_ns = nt_now_ns();
-	rc = nt_uv_find_main(c->cache, p->pid, &p->main, why, sizeof(why));
-	if (rc == -EAGAIN && nt_now_ns() - p->first_try_ns < PENDING_MAX_NS)
-		return true; /* a process that has just started: again later */
-	if (rc == -ESRCH) {
-		if (p->explicit_)
-			say_missing(c, p, "the process exited");
-		return false;
-	}
-	if (rc) {
-		/* The program looked at: the process may have exec'ed since. */
-		bool node = nt_looks_like_node(p->main.exe);
-
-		/* A program COMMAND runs on the way to node (a shell, `ip netns
-		 * exec`) has no libuv: no news, unless asked for. */
-		if (p->explicit_ || node || rc != -ENOENT || c->o.verbose || c->o.json)
-			say_missing(c, p, why);
-		p->state = P_NOLOOP;
-		return true;
-	}
-	p->state = P_ACTIVE;
-	nt_symbolizer_note_pid(c->sym, p->pid);
-	l = add_loop(c, p, p->pid, p->main.loop, true);
-	if (l)
-		say_found(c, p, l, p->main.file, p->main.how);
-	scan_threads(c, p);
-	return true;
-}
-
-static void add_proc(struct loop_ctx *c, pid_t pid, bool explicit_)
-{
-	struct lproc *p, **ps;
-
-	if (find_proc(c, pid))
-		return;
-	p = calloc(1, sizeof(*p));
-	ps = p ? realloc(c->procs, (size_t)(c->nprocs + 1) * sizeof(*ps)) : NULL;
-	if (!ps) {
-		free(p);
-		return;
-	}
-	c->procs = ps;
-	p->pid = pid;
-	p->explicit_ = explicit_;
-	p->first_try_ns = nt_now_ns();
-	read_comm(pid, pid, p->comm);
-	c->procs[c->nprocs++] = p;
-	if (!try_proc(c, p))
-		proc_gone(c, p);
-}
-
-/* Default mode: node processes only, by the name of their executable, or
- * running a --binary file (by device and inode: a copy of node may have
- * any name). */
-static bool runs_node(const struct loop_ctx *c, pid_t pid)
-{
-	return nt_pid_runs_node(pid, c->bins, c->nbins, NULL);
-}
-
-/* Default mode: the node processes running now. Called once the exec
- * tracepoint is attached, so that none starts unseen in between. */
-static void add_running_node(struct loop_ctx *c)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		pid_t pid = (pid_t)atoi(e->d_name);
-
-		if (pid > 0 && pid != getpid() && runs_node(c, pid))
-			add_proc(c, pid, false);
-	}
-	closedir(d);
-}
-
-static void on_exec(struct loop_ctx *c, pid_t pid, uint64_t time_ns)
-{
-	struct lproc *p = find_proc(c, pid);
-	bool explicit_ = p && p->explicit_;
-
-	/* Looked at after this exec (`nice node`: two execs in a row, the
-	 * first reported after the second): already the new program. */
-	if (p && time_ns < p->tried_ns)
-		return;
-	/* The exec tracepoint fires at the end of an exec, after the process
-	 * shows its new program: nodetap may have found the new program's loop
-	 * before it. An exec after nodetap added the loop marks its entry gone
-	 * (loop_exec); an entry still live means the exec came first. */
-	if (p && p->state == P_ACTIVE) {
-		struct loop_val v;
-		__u32 key = (__u32)pid;
-
-		if (!bpf_map_lookup_elem(c->loops_fd, &key, &v) && v.pid == (__u32)pid &&
-		    !(v.flags & LOOP_F_GONE))
-			return;
-	}
-	if (p)
-		proc_gone(c, p);
-	/* -p and COMMAND: the exec filter already chose (BPF); default mode:
-	 * node processes only. */
-	if (!c->o.npids && !c->o.command && !runs_node(c, pid))
-		return;
-	add_proc(c, pid, explicit_ || c->o.npids > 0);
-}
-
-/* ---- blockages ----------------------------------------------------------- */
-
-/* Read L's iteration counter while the process is there to read, and
- * whether the loop counts idle time (uv_loop_configure UV_METRICS_IDLE_TIME:
- * bit 1 of the flags that start its internal fields; node turns it on at
- * start-up). Such a loop notes when a waiting poll begins, which the sampler
- * uses to tell idle from late, and refreshes its clock right after each
- * iteration, before it waits for events. */
-static void read_count(struct lloop *l)
-{
-	unsigned int flags;
-
-	if (!l->gone && l->fields && !nt_uv_read_mem(l->pid, l->fields, &flags, sizeof(flags)))
-		l->idle_time = flags & 1;
-	if (l->gone || !l->metrics ||
-	    nt_uv_read_count(l->pid, l->addr, l->fields_off, l->count_off, &l->count_last))
-		return;
-	if (!l->count_ok)
-		l->count_prev = l->count_last;
-	l->count_ok = true;
-}
-
-static uint64_t hash_ips(const unsigned long long *ips, int n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (int i = 0; i < n; i++) {
-		h ^= ips[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static void group_add(const struct loop_ctx *c, struct lloop *l, const struct loop_sample_event *ev)
-{
-	struct group *g = &l->g;
-	int n = ev->nframes;
-	uint64_t h;
-
-	if (!g->open) {
-		memset(g, 0, sizeof(*g));
-		g->open = true;
-		g->t_ms = ev->loop_time_ms;
-		g->first_ns = ev->time_ns;
-		/* No iteration yet: node is starting (bootstrap, the main module),
-		 * and the loop's clock is the one uv_loop_init read. */
-		g->startup = ev->loop_count == 0;
-		/* The sample before this one, if it was taken in this iteration
-		 * or just before it; else this one (what the thread waited
-		 * before it is not known). */
-		g->base_delay = ev->prev_sample_ns && ev->prev_sample_ns + c->period_ns >=
-				ms_to_ns(ev->loop_time_ms) ? ev->prev_run_delay_ns : ev->run_delay_ns;
-		/* The idle time the loop had summed at the sample: it does not
-		 * grow while the iteration runs (see group_end). */
-		g->base_idle = ev->idle_ns;
-	}
-	g->end_delay = ev->run_delay_ns;
-	g->samples++;
-	g->kernel += ev->kernel != 0;
-	if (ev->time_ns > g->last_ns)
-		g->last_ns = ev->time_ns;
-	if (ev->time_ns < g->first_ns)
-		g->first_ns = ev->time_ns;
-	if (n <= 0 || n > NT_MAX_STACK_DEPTH) {
-		g->nostack++;
-		return;
-	}
-	h = hash_ips(ev->ips, n) ^ ev->top_word;
-	for (int i = 0; i < g->nstacks; i++) {
-		struct rstack *s = g->stacks[i];
-
-		if (s->hash == h && s->n == n && s->top_word == ev->top_word &&
-		    !memcmp(s->ips, ev->ips, (size_t)n * 8)) {
-			s->count++;
-			return;
-		}
-	}
-	if (g->nstacks >= MAX_RAW_STACKS) {
-		g->nostack++;
-		return;
-	}
-	struct rstack **v = realloc(g->stacks, (size_t)(g->nstacks + 1) * sizeof(*v));
-	struct rstack *s = malloc(sizeof(*s) + (size_t)n * 8);
-
-	if (!v || !s) {
-		free(s);
-		if (v)
-			g->stacks = v;
-		g->nostack++;
-		return;
-	}
-	g->stacks = v;
-	s->hash = h;
-	s->top_word = ev->top_word;
-	s->n = n;
-	s->count = 1;
-	memcpy(s->ips, ev->ips, (size_t)n * 8);
-	g->stacks[g->nstacks++] = s;
-}
-
-static void group_free(struct group *g)
-{
-	for (int i = 0; i < g->nstacks; i++)
-		free(g->stacks[i]);
-	free(g->stacks);
-	memset(g, 0, sizeof(*g));
-}
-
-/* When the iteration of L's open group ended, once the loop's clock was
- * seen to be NEXT_MS at SEEN_NS (NEXT_MS 0: not seen, the thread is gone).
- * The last sample that saw the old clock is a lower bound. The new clock is
- * when libuv last refreshed it, to the millisecond. A loop that counts idle
- * time (node's) refreshes it right after the iteration, before it waits for
- * events, and adds up the time it waited: the new clock minus the waits
- * since is the end, also when the thread was preempted after its last
- * sample, or ran more iterations before the loader looked (those add their
- * own run time, small: a running loop's new clock is usually seen by a
- * sample first). Other loops refresh their clock after a wait: the end is
- * then taken to be at most a sample period after the last sample. */
-static uint64_t group_end(const struct loop_ctx *c, const struct lloop *l, uint64_t next_ms,
-			  uint64_t seen_ns)
-{
-	uint64_t end = l->g.last_ns, next = ms_to_ns(next_ms), idle;
-
-	if (!next_ms)
-		return end;
-	if (next > seen_ns)
-		next = seen_ns;
-	if (l->idle_time && l->g.base_idle != UINT64_MAX &&
-	    !nt_uv_read_mem(l->pid, l->idle_addr, &idle, sizeof(idle)) && idle >= l->g.base_idle) {
-		next = next > idle - l->g.base_idle ? next - (idle - l->g.base_idle) : 0;
-	} else if (next > end + c->period_ns) {
-		next = end + c->period_ns;
-	}
-	return next > end ? next : end;
-}
-
-/* Of L's open group, until END_NS: how long the thread waited for a CPU. */
-static uint64_t group_waiting(const struct lloop *l, uint64_t end_ns)
-{
-	const struct group *g = &l->g;
-	uint64_t start = ms_to_ns(g->t_ms), len = end_ns > start ? end_ns - start : 0;
-	uint64_t w = g->end_delay > g->base_delay ? g->end_delay - g->base_delay : 0;
-
-	return w < len ? w : len;
-}
-
-/* Lasted past the threshold (until END_NS), and seen running: once in a
- * loop that counts idle time (the sampler skips its waits, so a sample of a
- * long iteration is one), else at least twice (a single sample can be a
- * loop caught waking up, before it refreshed its clock). An iteration whose
- * thread was not kept off the CPU by others (it ran, or waited in a call)
- * for a quarter of the threshold is the machine's doing (a callback of a
- * few microseconds, preempted for the threshold): counted as starved, not
- * as a blockage. Code that holds the loop on a busy machine still is one:
- * it runs for part of the time, and waits for the CPU the rest. */
-enum verdict { V_NONE, V_BLOCKAGE, V_STARVED };
-
-static enum verdict group_verdict(const struct loop_ctx *c, const struct lloop *l, uint64_t end_ns)
-{
-	const struct group *g = &l->g;
-	uint64_t start = ms_to_ns(g->t_ms), threshold = ms_to_ns(c->threshold_ms);
-
-	if (!g->open || g->samples < (l->idle_time ? 1U : 2U) || end_ns <= start ||
-	    end_ns - start < threshold)
-		return V_NONE;
-	return end_ns - start - group_waiting(l, end_ns) >= threshold / 4 ? V_BLOCKAGE : V_STARVED;
-}
-
-static int fstack_cmp_folded(const void *pa, const void *pb)
-{
-	return strcmp(((const struct fstack *)pa)->folded, ((const struct fstack *)pb)->folded);
-}
-
-static int jsfn_cmp(const void *pa, const void *pb)
-{
-	const struct jsfn *a = pa, *b = pb;
-
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	if (!a->name || !b->name)
-		return a->name ? -1 : b->name ? 1 : 0;
-	return strcmp(a->name, b->name);
-}
-
-/* Hottest JavaScript function first (fns are sorted: fn is its rank), then
- * the most frequent stack. */
-static int fstack_cmp_hot(const void *pa, const void *pb)
-{
-	const struct fstack *a = pa, *b = pb;
-
-	if (a->fn != b->fn)
-		return a->fn < b->fn ? -1 : 1;
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	return strcmp(a->folded, b->folded);
-}
-
-/* Name the frames of a raw stack, with the JavaScript caller the walk
- * skipped put back (leafcaller.h), and fold it: "root;...;leaf". */
-static int fold_stack(struct loop_ctx *c, pid_t pid, const struct rstack *rs, struct fstack *out)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-	int n = 0;
-
-	out->frames = calloc((size_t)rs->n + 1, sizeof(*out->frames));
-	f = open_memstream(&buf, &len);
-	if (!out->frames || !f) {
-		if (f)
-			fclose(f);
-		free(buf);
-		free(out->frames);
-		return -ENOMEM;
-	}
-	out->count = rs->count;
-	out->fn = -1;
-	for (int i = 0; i < rs->n; i++) {
-		nt_symbolize_user(c->sym, pid, rs->ips[i], &out->frames[n++]);
-		if (i == 0 && nt_leaf_caller(c->sym, pid, rs->top_word, rs->n > 1 ? rs->ips[1] : 0,
-					     &out->frames[n]))
-			n++;
-	}
-	out->nframes = n;
-	for (int i = n - 1; i >= 0; i--) {
-		const struct nt_frame *fr = &out->frames[i];
-
-		nt_fputs_escaped(f, fr->name ? fr->name : "[unknown]", PATH_MAX);
-		if (i)
-			fputc(';', f);
-	}
-	fclose(f);
-	out->folded = buf;
-	return 0;
-}
-
-static const struct nt_frame *innermost_js(const struct fstack *s)
-{
-	for (int i = 0; i < s->nframes; i++)
-		if (s->frames[i].kind == NT_FRAME_JS)
-			return &s->frames[i];
-	return NULL;
-}
-
-/* Turn group G of loop L into blockage B: name and fold its stacks now,
- * while the process is most likely alive. */
-static void make_blockage(struct loop_ctx *c, const struct lloop *l, const struct group *g,
-			  uint64_t end_ns, bool ongoing, struct blockage *b)
-{
-	int n = 0;
-
-	memset(b, 0, sizeof(*b));
-	b->pid = l->pid;
-	b->tid = l->tid;
-	b->main = l->main;
-	b->ongoing = ongoing;
-	b->startup = g->startup;
-	memcpy(b->comm, l->comm, sizeof(b->comm));
-	b->start_ns = ms_to_ns(g->t_ms);
-	b->end_ns = end_ns;
-	b->waiting_ns = group_waiting(l, end_ns);
-	b->samples = g->samples;
-	b->kernel = g->kernel;
-	b->nostack = g->nostack;
-	nt_symbolizer_note_pid(c->sym, l->pid);
-	b->stacks = calloc((size_t)(g->nstacks ? g->nstacks : 1), sizeof(*b->stacks));
-	b->fns = calloc((size_t)g->nstacks + 1, sizeof(*b->fns));
-	if (!b->stacks || !b->fns) {
-		b->nostack = b->samples;
-		return;
-	}
-	for (int i = 0; i < g->nstacks; i++)
-		if (!fold_stack(c, l->pid, g->stacks[i], &b->stacks[n]))
-			n++;
-		else
-			b->nostack += g->stacks[i]->count;
-	/* Merge the stacks that fold to the same names. */
-	qsort(b->stacks, (size_t)n, sizeof(*b->stacks), fstack_cmp_folded);
-	b->nstacks = 0;
-	for (int i = 0; i < n; i++) {
-		struct fstack *s = &b->stacks[i];
-
-		if (b->nstacks && !strcmp(b->stacks[b->nstacks - 1].folded, s->folded)) {
-			b->stacks[b->nstacks - 1].count += s->count;
-			free(s->folded);
-			free(s->frames);
-			continue;
-		}
-		b->stacks[b->nstacks++] = *s;
-	}
-	/* The innermost JavaScript function of each stack, summed. */
-	for (int i = 0; i < b->nstacks; i++) {
-		const struct nt_frame *js = innermost_js(&b->stacks[i]);
-		const char *name = js ? js->name : NULL;
-		int k;
-
-		for (k = 0; k < b->nfns; k++)
-			if ((!name && !b->fns[k].name) ||
-			    (name && b->fns[k].name && !strcmp(name, b->fns[k].name)))
-				break;
-		if (k == b->nfns) {
-			b->fns[k].name = name;
-			b->fns[k].optimized = js && js->js_optimized;
-			b->fns[k].app = js && nt_frame_is_app(js);
-			b->nfns++;
-		}
-		b->fns[k].count += b->stacks[i].count;
-	}
-	qsort(b->fns, (size_t)b->nfns, sizeof(*b->fns), jsfn_cmp);
-	for (int i = 0; i < b->nstacks; i++) {
-		const struct nt_frame *js = innermost_js(&b->stacks[i]);
-
-		for (int k = 0; k < b->nfns; k++)
-			if ((!js && !b->fns[k].name) ||
-			    (js && b->fns[k].name && !strcmp(js->name, b->fns[k].name)))
-				b->stacks[i].fn = k;
-	}
-	qsort(b->stacks, (size_t)b->nstacks, sizeof(*b->stacks), fstack_cmp_hot);
-}
-
-static void free_blockage(struct blockage *b)
-{
-	for (int i = 0; i < b->nstacks; i++) {
-		free(b->stacks[i].folded);
-		free(b->stacks[i].frames);
-	}
-	free(b->stacks);
-	free(b->fns);
-	memset(b, 0, sizeof(*b));
-}
-
-/* The iteration of L's open group ended at END_NS (or, ONGOING, has not
- * yet: OUT then gets the blockage so far, and the group stays open). A
- * blockage is printed at once with --events, else kept for the report. */
-static void close_group(struct loop_ctx *c, struct lloop *l, uint64_t end_ns, bool ongoing,
-			struct blockage *out)
-{
-	enum verdict verdict;
-	struct blockage b;
-
-	if (ongoing) {
-		if (group_verdict(c, l, end_ns) == V_BLOCKAGE)
-			make_blockage(c, l, &l->g, end_ns, true, out);
-		return;
-	}
-	/* Iterations are read every second; a process may exit soon after a
-	 * long iteration, so read them now too. */
-	read_count(l);
-	verdict = group_verdict(c, l, end_ns);
-	/* One iteration, one blockage: records of it that reach nodetap after
-	 * it saw the loop's next clock would open a second group for it. */
-	if (verdict == V_BLOCKAGE && l->g.t_ms == l->reported_t_ms)
-		verdict = V_NONE;
-	if (verdict == V_BLOCKAGE)
-		l->reported_t_ms = l->g.t_ms;
-	l->starved += verdict == V_STARVED;
-	if (verdict == V_BLOCKAGE) {
-		struct blockage *v;
-
-		make_blockage(c, l, &l->g, end_ns, false, &b);
-		l->blockages++;
-		if (c->o.events) {
-			emit_blockage(c, &b);
-			free_blockage(&b);
-		} else if ((v = realloc(c->blocks, (size_t)(c->nblocks + 1) * sizeof(*v)))) {
-			c->blocks = v;
-			c->blocks[c->nblocks++] = b;
-		} else {
-			free_blockage(&b);
-		}
-	}
-	group_free(&l->g);
-}
-
-/* The time thread TID of PID has waited for a CPU (run_delay), or DFLT. */
-static uint64_t run_delay_of(pid_t pid, pid_t tid, uint64_t dflt)
-{
-	unsigned long long exec, delay;
-	char path[96];
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
-	if (!(f = fopen(path, "re")))
-		return dflt;
-	n = fscanf(f, "%llu %llu", &exec, &delay);
-	fclose(f);
-	return n == 2 ? delay : dflt;
-}
-
-/* Is thread TID of PID waiting in epoll_wait now? */
-static bool waits_in_epoll(pid_t pid, pid_t tid)
-{
-	char path[96], text[256];
-	uint64_t arg1, sp;
-	long nr;
-	FILE *f;
-	bool yes = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
-	if (!(f = fopen(path, "re")))
-		return false;
-	if (fgets(text, sizeof(text), f))
-		yes = !nt_uv_parse_syscall(text, &nr, &arg1, &sp) && nt_uv_is_epoll_wait(nr);
-	fclose(f);
-	return yes;
-}
-
-/* Open groups whose loop has moved on are over. */
-static void check_groups(struct loop_ctx *c)
-{
-	for (int i = 0; i < c->nloops; i++) {
-		struct lloop *l = c->loops[i];
-		uint64_t t, now;
-
-		if (l->gone || !l->g.open)
-			continue;
-		now = nt_now_ns();
-		if (nt_uv_read_mem(l->pid, l->addr + l->time_off, &t, sizeof(t))) {
-			close_group(c, l, l->g.last_ns, false, NULL); /* gone */
-			continue;
-		}
-		l->g.end_delay = run_delay_of(l->pid, l->tid, l->g.end_delay);
-		if (t != l->g.t_ms)
-			close_group(c, l, group_end(c, l, t, now), false, NULL);
-		else if (!l->idle_time && waits_in_epoll(l->pid, l->tid))
-			/* Asleep before refreshing its clock: the iteration is over. */
-			close_group(c, l, l->g.last_ns, false, NULL);
-	}
-}
-
-static void rescan(struct loop_ctx *c)
-{
-	for (int i = 0; i < c->nprocs; i++) {
-		struct lproc *p = c->procs[i];
-		char dir[32];
-
-		snprintf(dir, sizeof(dir), "/proc/%d", p->pid);
-		if (access(dir, F_OK)) {
-			proc_gone(c, p);
-			i--;
-			continue;
-		}
-		if (p->state == P_ACTIVE)
-			scan_threads(c, p);
-	}
-	for (int i = 0; i < c->nloops; i++)
-		read_count(c->loops[i]);
-}
-
-static void tick(void *arg)
-{
-	struct loop_ctx *c = arg;
-	uint64_t now = nt_now_ns();
-
-	/* Samples are submitted without waking the loader (a wakeup costs
-	 * about 10 us): ring_buffer__poll sees only those that did wake it.
-	 * Take the others now, at most 0.1 s late. */
-	ring_buffer__consume(c->session.rb);
-	nt_hm_out_tick(&c->hm);
-	if (now - c->last_check_ns >= GROUP_CHECK_NS) {
-		c->last_check_ns = now;
-		check_groups(c);
-		for (int i = 0; i < c->nprocs; i++) {
-			struct lproc *p = c->procs[i];
-
-			if (p->state == P_PENDING && !try_proc(c, p)) {
-				proc_gone(c, p);
-				i--;
-			}
-		}
-	}
-	if (now - c->last_rescan_ns >= RESCAN_NS) {
-		c->last_rescan_ns = now;
-		rescan(c);
-	}
-}
-
-/* A sample's lag for the heat map: it ended an iteration's wait at TIME_NS.
- * IPS (N): its user stack, for --html, when the sample carried one. */
-static void heatmap_add(struct loop_ctx *c, const struct lloop *l, uint64_t time_ns,
-			uint64_t lag_ns, bool kernel, const unsigned long long *ips, int n)
-{
-	const char *kind = loop_kind(l);
-
-	nt_hm_out_add_ips(&c->hm, time_ns, lag_ns, (uint32_t)l->pid, (uint32_t)l->tid, kind,
-			  strlen(kind), kernel ? "sampled in the kernel" : "sampled in user code",
-			  l->comm, ips, n);
-}
-
-static int on_event(void *arg, void *data, size_t len)
-{
-	struct loop_ctx *c = arg;
-	unsigned int type;
-
-	if (len < sizeof(type))
-		return 0;
-	memcpy(&type, data, sizeof(type));
-	if (type == LOOP_EV_SAMPLE && len >= sizeof(struct loop_sample_event)) {
-		const struct loop_sample_event *ev = data;
-		struct lloop *l = find_loop(c, (pid_t)ev->tid);
-
-		if (!l || l->pid != (pid_t)ev->pid)
-			return 0;
-		if (nt_hm_out_on(&c->hm)) {
-			uint64_t t_ns = ms_to_ns(ev->loop_time_ms);
-
-			heatmap_add(c, l, ev->time_ns, ev->time_ns > t_ns ? ev->time_ns - t_ns : 0,
-				    ev->kernel, ev->ips, ev->nframes);
-		}
-		if (l->g.open && l->g.t_ms != ev->loop_time_ms) {
-			l->g.end_delay = ev->run_delay_ns;
-			close_group(c, l, group_end(c, l, ev->loop_time_ms, ev->time_ns), false, NULL);
-		}
-		group_add(c, l, ev);
-	} else if (type == LOOP_EV_LAG && len >= sizeof(struct loop_lag_event)) {
-		const struct loop_lag_event *ev = data;
-		struct lloop *l = find_loop(c, (pid_t)ev->tid);
-
-		if (l && l->pid == (pid_t)ev->pid)
-			heatmap_add(c, l, ev->time_ns, ev->lag_ns, ev->kernel, NULL, 0);
-	} else if (type == LOOP_EV_EXEC && len >= sizeof(struct loop_exec_event)) {
-		const struct loop_exec_event *ev = data;
-
-		on_exec(c, (pid_t)ev->pid, ev->time_ns);
-	}
-	return 0;
-}
 
 /* ---- output ---------------------------------------------------------------- */
 
@@ -1211,6 +194,25 @@ static void blockage_json(const struct blockage *b)
 	nt_json_end(&j);
 }
 
+static void emit_blockage(struct loop_ctx *c, struct blockage *b);
+
+/* Where the engine hands each blockage that ended: printed at once with
+ * --events, else kept for the report. */
+static void keep_blockage(struct loop_ctx *c, struct blockage *b)
+{
+	struct blockage *v;
+
+	if (c->o.events) {
+		emit_blockage(c, b);
+		lw_free_blockage(b);
+	} else if ((v = realloc(c->blocks, (size_t)(c->nblocks + 1) * sizeof(*v)))) {
+		c->blocks = v;
+		c->blocks[c->nblocks++] = *b;
+	} else {
+		lw_free_blockage(b);
+	}
+}
+
 /* --events: one blockage as it ends. */
 static void emit_blockage(struct loop_ctx *c, struct blockage *b)
 {
@@ -1259,7 +261,7 @@ static void collect(struct loop_ctx *c, struct lstat *st, bool interval, uint64_
 		st->v = l->final;
 	else if (bpf_map_lookup_elem(c->loops_fd, &key, &st->v))
 		st->v = l->prev;
-	read_count(l);
+	lw_read_count(l);
 	st->has_iter = l->count_ok;
 	st->iterations = l->count_ok ? l->count_last - l->count_prev : 0;
 	st->span_ns = end > l->since_ns ? end - l->since_ns : 0;
@@ -1305,7 +307,7 @@ static void summary_text(struct loop_ctx *c, struct lstat *st, int n, int nproc,
 			snprintf(iter, sizeof(iter), "%.0f", (double)s->iterations * 1e9 / (double)s->span_ns);
 		else
 			snprintf(iter, sizeof(iter), "-");
-		printf("%-8d %-8d %-15s %-6s %8s %6.1f%% %8llu", s->l->pid, s->l->tid, comm, loop_kind(s->l),
+		printf("%-8d %-8d %-15s %-6s %8s %6.1f%% %8llu", s->l->pid, s->l->tid, comm, lw_loop_kind(s->l),
 		       iter, 100.0 * on_cpu(c, s), (unsigned long long)s->v.samples);
 		if (s->v.samples)
 			printf(" %9.2f %9.2f",
@@ -1328,7 +330,7 @@ static void summary_text(struct loop_ctx *c, struct lstat *st, int n, int nproc,
 			continue;
 		printf("\n  pid %d (", s->l->pid);
 		nt_fputs_escaped(stdout, s->l->comm, NT_COMM_LEN);
-		printf(") %s loop, thread %d: lag when sampled on CPU\n", loop_kind(s->l), s->l->tid);
+		printf(") %s loop, thread %d: lag when sampled on CPU\n", lw_loop_kind(s->l), s->l->tid);
 		nt_hist_print(stdout, s->v.hist, NT_HIST_SLOTS, "usecs", "    ");
 	}
 	if (errors || starved || idle)
@@ -1371,7 +373,7 @@ static void summary_json(struct loop_ctx *c, struct lstat *st, int n, bool inter
 		nt_json_u64(&j, "pid", s->l->pid);
 		nt_json_u64(&j, "tid", s->l->tid);
 		nt_json_strn(&j, "comm", s->l->comm, NT_COMM_LEN);
-		nt_json_str(&j, "kind", loop_kind(s->l));
+		nt_json_str(&j, "kind", lw_loop_kind(s->l));
 		nt_json_bool(&j, "exited", s->l->gone);
 		nt_json_u64(&j, "samples", s->v.samples);
 		nt_json_double(&j, "on_cpu", on_cpu(c, s));
@@ -1417,7 +419,7 @@ static int report(void *arg, bool final)
 		free(ongoing);
 		return NT_EXIT_RUNTIME;
 	}
-	check_groups(c);
+	lw_check_groups(c);
 	for (int i = 0; i < c->nloops; i++) {
 		struct lloop *l = c->loops[i];
 		bool seen = false;
@@ -1428,8 +430,8 @@ static int report(void *arg, bool final)
 		st[n].l = l;
 		collect(c, &st[n++], interval, now);
 		if (!l->gone && l->g.open) {
-			l->g.end_delay = run_delay_of(l->pid, l->tid, l->g.end_delay);
-			close_group(c, l, now, true, &ongoing[nongoing]);
+			l->g.end_delay = lw_run_delay_of(l->pid, l->tid, l->g.end_delay);
+			lw_close_group(c, l, now, true, &ongoing[nongoing]);
 			nongoing += ongoing[nongoing].samples > 0;
 		}
 	}
@@ -1445,10 +447,10 @@ static int report(void *arg, bool final)
 	fflush(stdout);
 	/* The next report starts here. */
 	for (int i = 0; i < c->nblocks; i++)
-		free_blockage(&c->blocks[i]);
+		lw_free_blockage(&c->blocks[i]);
 	c->nblocks = 0;
 	for (int i = 0; i < nongoing; i++)
-		free_blockage(&ongoing[i]);
+		lw_free_blockage(&ongoing[i]);
 	for (int i = 0; i < c->nloops; i++) {
 		struct lloop *l = c->loops[i];
 
@@ -1458,7 +460,7 @@ static int report(void *arg, bool final)
 		l->count_prev = l->count_last;
 		if (l->gone && interval) {
 			/* Reported for the last time. */
-			group_free(&l->g);
+			lw_group_free(&l->g);
 			free(l);
 			c->loops[i--] = c->loops[--c->nloops];
 		}
@@ -1572,36 +574,13 @@ int cmd_loop(int argc, char **argv)
 	}
 	c.period_ns = 1000000000ULL / c.freq;
 	nt_session_init(&c.session, &c.o);
-	c.session.tick = tick;
+	c.block_out = keep_blockage;
+	c.session.tick = lw_tick;
 	c.session.tick_ctx = &c;
 	c.last_report_ns = c.last_rescan_ns = c.last_check_ns = nt_now_ns();
-	c.sym = nt_symbolizer_for(&c.o);
-	c.cache = nt_uv_cache_new();
-	c.skel = loop_bpf__open();
-	if (!c.sym || !c.cache || !c.skel) {
-		fprintf(stderr, "nodetap loop: opening the BPF object: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = lw_load(&c, NULL)))
 		goto out;
-	}
-	c.skel->rodata->filter_pids = c.o.npids > 0 || c.o.command;
-	c.skel->rodata->follow_children = c.o.command != NULL;
-	c.skel->rodata->period_ns = c.period_ns;
-	/* Samples of an iteration that has run for a sample period go to the
-	 * loader: a blockage loses at most its first sample. */
-	c.skel->rodata->record_after_ns = c.period_ns < ms_to_ns(c.threshold_ms) / 2 ?
-					  c.period_ns : ms_to_ns(c.threshold_ms) / 2;
-	c.skel->rodata->record_lags = nt_hm_out_on(&c.hm);
-	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
-		goto out;
-	}
-	if ((rc = loop_bpf__load(c.skel))) {
-		fprintf(stderr, "nodetap loop: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
-		goto out;
-	}
-	c.loops_fd = bpf_map__fd(c.skel->maps.loops);
-	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_event, &c, NULL);
+	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), lw_on_event, &c, NULL);
 	if (!c.session.rb) {
 		fprintf(stderr, "nodetap loop: ring buffer: %s\n", strerror(errno));
 		rc = NT_EXIT_RUNTIME;
@@ -1641,9 +620,9 @@ int cmd_loop(int argc, char **argv)
 		nt_json_end(&j);
 	}
 	for (int i = 0; i < c.o.npids; i++)
-		add_proc(&c, c.o.pids[i], true);
+		lw_add_proc(&c, c.o.pids[i], true);
 	if (!c.o.npids && !c.o.command)
-		add_running_node(&c);
+		lw_add_running_node(&c);
 	int live = 0;
 
 	for (int i = 0; i < c.nprocs; i++)
@@ -1674,19 +653,7 @@ out:
 	bpf_link__destroy(exec_link);
 	bpf_link__destroy(fork_link);
 	loop_bpf__destroy(c.skel);
-	for (int i = 0; i < c.nloops; i++) {
-		group_free(&c.loops[i]->g);
-		free(c.loops[i]);
-	}
-	free(c.loops);
-	for (int i = 0; i < c.nprocs; i++) {
-		free(c.procs[i]->checked);
-		free(c.procs[i]);
-	}
-	free(c.procs);
-	for (int i = 0; i < c.nblocks; i++)
-		free_blockage(&c.blocks[i]);
-	free(c.blocks);
+	lw_free(&c);
 	nt_uv_cache_free(c.cache);
 	nt_symbolizer_free(c.sym);
 	nt_targets_free(&targets);

@@ -32,6 +32,7 @@
 #include "profile.h"
 #include "profile.skel.h"
 #include "sampler.h"
+#include "samplekeep.h"
 #include "session.h"
 #include "stackfmt.h"
 #include "stackprof.h"
@@ -44,22 +45,6 @@
 #define MAX_TOP 100000
 #define STACK_ENTRIES 16384          /* distinct stacks (user and kernel) */
 #define OFFCPU_STACK_ENTRIES 8192    /* --off-cpu's own (1 KiB each, preallocated) */
-/* Samples kept for the timeline outputs: 2000 a second (1000 Hz on 2
- * CPUs) for over an hour; past it, samples are counted as not kept. */
-#define MAX_KEPT_SAMPLES (8u << 20)
-/* Maps re-read (~0.1 ms for a node process) at most this often, however
- * many new stacks have a frame in no known mapping (garbage frames). */
-#define REREAD_MIN_NS 10000000ULL
-/* Naming new stacks as they come: at most 30 ms of every 100 ms. */
-#define EAGER_WINDOW_NS 100000000ULL
-#define EAGER_BUDGET_NS 30000000ULL
-
-struct raw_sample {
-	uint64_t time_ns;
-	pid_t pid, tid;
-	int cpu, user_stack, kernel_stack;
-	char thread[NT_COMM_LEN];
-};
 
 struct prof_ctx {
 	struct nt_opts o;
@@ -74,12 +59,8 @@ struct prof_ctx {
 	struct nt_samplers samplers;
 	struct nt_snap prev;
 	uint64_t last_report_ns;
-	struct raw_sample *raw;      /* for --cpuprofile and --trace */
-	size_t nraw, capraw;
-	unsigned long long raw_dropped;   /* past MAX_KEPT_SAMPLES */
+	struct nt_samplekeep keep;   /* for --cpuprofile and --trace */
 	unsigned long long prev_taken;    /* samples_total at the last report */
-	uint64_t last_reread_ns;     /* maps re-read for a frame in none */
-	uint64_t eager_window_ns, eager_spent_ns;   /* naming new stacks at once */
 };
 
 static bool wants_timeline(const struct prof_ctx *c)
@@ -94,73 +75,12 @@ static int stacks_fd(const struct prof_ctx *c)
 	return bpf_map__fd(c->off_cpu ? c->skel->maps.offcpu_stacks : c->skel->maps.stacks);
 }
 
+/* New stacks are named at once and samples kept, for the timelines. */
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct prof_ctx *c = arg;
-	const struct profile_sample_event *ev = data;
-	struct raw_sample *r;
 
-	if (nt_note_new_stack(c->sym, data, len)) {
-		/* Name its frames now, while the process is alive: that opens
-		 * its perf map and re-reads its mappings for JIT code newer than
-		 * the snapshot, which a process that has exited by the report
-		 * (-- COMMAND) no longer allows. The names are cached. */
-		const struct nt_new_stack_event *ns = data;
-		unsigned long long ips[NT_MAX_STACK_DEPTH];
-		uint64_t t0 = nt_now_ns();
-		bool reread = false;
-		int n;
-
-		/* Within a budget: on a host where many new processes keep
-		 * coming (default mode), naming every new stack at once could
-		 * take longer than the samples take to arrive, and the loader
-		 * would never get back to its clock (-d, reports). Past it,
-		 * stacks are named at the report, as for any process. */
-		if (t0 - c->eager_window_ns >= EAGER_WINDOW_NS) {
-			c->eager_window_ns = t0;
-			c->eager_spent_ns = 0;
-		}
-		if (c->eager_spent_ns >= EAGER_BUDGET_NS)
-			return 0;
-		n = nt_stack_read(stacks_fd(c), ns->stack_id, ips);
-		for (int i = 0; i < n; i++) {
-			struct nt_frame fr;
-
-			nt_symbolize_user(c->sym, (int)ns->pid, ips[i], &fr);
-			/* In no mapping: the snapshot is older than that code (or
-			 * than an exec); the symbolizer re-reads at most once a
-			 * second, and a short COMMAND is gone by then. */
-			if (fr.kind == NT_FRAME_UNKNOWN && !reread &&
-			    nt_now_ns() - c->last_reread_ns >= REREAD_MIN_NS) {
-				reread = true;
-				c->last_reread_ns = nt_now_ns();
-				nt_symbolizer_reread_maps(c->sym, (int)ns->pid);
-				nt_symbolize_user(c->sym, (int)ns->pid, ips[i], &fr);
-			}
-		}
-		c->eager_spent_ns += nt_now_ns() - t0;
-		return 0;
-	}
-	if (len < sizeof(*ev) || ev->type != PROFILE_EV_SAMPLE)
-		return 0;
-	if (c->nraw == c->capraw) {
-		size_t cap = c->capraw ? c->capraw * 2 : 4096;
-
-		if (c->capraw >= MAX_KEPT_SAMPLES || !(r = realloc(c->raw, cap * sizeof(*r)))) {
-			c->raw_dropped++;
-			return 0;
-		}
-		c->raw = r;
-		c->capraw = cap;
-	}
-	r = &c->raw[c->nraw++];
-	r->time_ns = ev->time_ns;
-	r->pid = (pid_t)ev->pid;
-	r->tid = (pid_t)ev->tid;
-	r->cpu = (int)ev->cpu;
-	r->user_stack = ev->user_stack;
-	r->kernel_stack = ev->kernel_stack;
-	memcpy(r->thread, ev->comm, sizeof(r->thread));
+	nt_sk_record(&c->keep, data, len);
 	return 0;
 }
 
@@ -195,45 +115,6 @@ static int add_rows(struct prof_ctx *c, const struct nt_snap *snap, struct nt_pr
 					 .kernel_stack = k->kernel_stack, .comm = k->comm, .count = count };
 		if (nt_profile_add(p, c->sym, fd, &pc) < 0)
 			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int raw_cmp(const void *pa, const void *pb)
-{
-	const struct raw_sample *a = pa, *b = pb;
-
-	return a->time_ns < b->time_ns ? -1 : a->time_ns > b->time_ns;
-}
-
-/* The samples of the timeline, each pointing at its stack in P (a stack
- * whose count did not make it into the map is added, with count 0: its
- * samples are still shown). */
-static int add_samples(struct prof_ctx *c, struct nt_profile *p)
-{
-	int fd = stacks_fd(c);
-
-	qsort(c->raw, c->nraw, sizeof(*c->raw), raw_cmp);
-	p->samples = calloc(c->nraw ? c->nraw : 1, sizeof(*p->samples));
-	if (!p->samples)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->nraw; i++) {
-		const struct raw_sample *r = &c->raw[i];
-		long s = nt_profile_find(p, r->pid, r->user_stack, r->kernel_stack);
-
-		if (s < 0) {
-			struct nt_pcount pc = { .pid = r->pid, .user_stack = r->user_stack,
-						.kernel_stack = r->kernel_stack, .comm = r->thread };
-
-			s = nt_profile_add(p, c->sym, fd, &pc);
-			if (s < 0)
-				return -ENOMEM;
-		}
-		p->samples[p->nsamples++] = (struct nt_psample){
-			.time_ns = r->time_ns, .pid = r->pid, .tid = r->tid, .cpu = r->cpu,
-			.stack = (size_t)s,
-		};
-		memcpy(p->samples[p->nsamples - 1].thread, r->thread, sizeof(r->thread));
 	}
 	return 0;
 }
@@ -483,7 +364,7 @@ static int write_files(struct prof_ctx *c, uint64_t now)
 	}
 	err = add_rows(c, &snap, &p);
 	if (!err && wants_timeline(c))
-		err = add_samples(c, &p);
+		err = nt_sk_add_samples(&c->keep, &p);
 	nt_snap_free(&snap);
 	if (err) {
 		fprintf(stderr, "nodetap profile: out of memory naming the stacks\n");
@@ -503,7 +384,7 @@ static int write_files(struct prof_ctx *c, uint64_t now)
 	if (c->trace) {
 		/* Samples the timeline lacks: past its bound, or dropped by
 		 * the ring buffer on their way. */
-		uint64_t lost = c->raw_dropped + c->skel->bss->nt_losses[NT_LOSS_RINGBUF];
+		uint64_t lost = c->keep.dropped + c->skel->bss->nt_losses[NT_LOSS_RINGBUF];
 
 		rc |= write_file(c, c->trace, "the trace", trace_fn, &p, &lost);
 	}
@@ -555,9 +436,9 @@ static int report(void *arg, bool final)
 	free(fns);
 	nt_profile_free(&p);
 	rc = final ? write_files(c, now) : 0;
-	if (c->raw_dropped && final)
+	if (c->keep.dropped && final)
 		fprintf(stderr, "nodetap profile: %llu samples not kept for the timeline (more than %u)\n",
-			c->raw_dropped, MAX_KEPT_SAMPLES);
+			c->keep.dropped, NT_SK_MAX_KEPT);
 	nt_report_losses_to(c->folded ? stderr : stdout, &c->o, c->skel->bss->nt_losses, c->sym);
 	if (c->o.json)
 		nt_json_report_end(c->last_report_ns, final, c->off_cpu ? "blocked_ns" : "samples",
@@ -745,6 +626,8 @@ int cmd_profile(int argc, char **argv)
 			goto out;
 		}
 	}
+	c.keep.sym = c.sym;
+	c.keep.stacks_fd = stacks_fd(&c);
 	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_event, &c, NULL);
 	if (!c.session.rb) {
 		fprintf(stderr, "nodetap profile: ring buffer: %s\n", strerror(errno));
@@ -804,7 +687,7 @@ out:
 	bpf_link__destroy(fork_link);
 	profile_bpf__destroy(c.skel);
 	nt_snap_free(&c.prev);
-	free(c.raw);
+	nt_sk_free(&c.keep);
 	nt_symbolizer_free(c.sym);
 	nt_targets_free(&targets);
 	return rc;

@@ -4,6 +4,10 @@
  * made it, the TCP state changes of those sockets (and of connections the
  * processes accept) as instant events, and a flow arrow from a lookup to
  * the connect its callback made. Every timestamp is CLOCK_MONOTONIC.
+ * With --callbacks (trace_callbacks.c) every callback into JavaScript too,
+ * with arrows from a lookup or connect to its callback (trace_links.c);
+ * with -F (trace_cpu.c) CPU samples and their stacks; with --loop
+ * (loopwatch.h) the blockages of the event loops.
  *
  * The BPF side is connect's (bpf/connect.bpf.c) in its trace mode: it
  * already holds every hook this needs (uv_getaddrinfo and its completion for
@@ -21,10 +25,14 @@
 #include "common.h"
 #include "connect.h"
 #include "connect.skel.h"
+#include "loopwatch.h"
 #include "probes.h"
 #include "session.h"
 #include "subcommands.h"
 #include "targets.h"
+#include "trace_callbacks.h"
+#include "trace_cpu.h"
+#include "trace_links.h"
 #include "uvlocate.h"
 
 /* Lookups written, so that an arrow is drawn only to a lookup that is in
@@ -50,7 +58,20 @@ struct trace_ctx {
 	struct written_lookup written[LOOKUP_IDS];  /* by hash of lookup_key() */
 	uint64_t lookups, connects, states, flows;
 	bool finished;            /* the document is complete */
+	bool callbacks;           /* --callbacks */
+	struct nt_trace_cb cb;
+	struct nt_tlinks links;   /* arrows to callbacks, either end waiting */
+	uint64_t ncallbacks, cb_flows;
+	unsigned cpu_hz;          /* -F HZ / --cpu: CPU samples; 0: none */
+	struct nt_trace_cpu cpu;
+	char other[512];          /* otherData's members of ours */
+	uint64_t loop_ms;         /* --loop: blockages from this long; 0: none */
+	struct nt_loopwatch *loop;
+	uint64_t blockages;
 };
+
+/* What a source of an arrow to a callback is (struct nt_tl_end.what). */
+enum { SRC_LOOKUP, SRC_CONNECT };
 
 static const char *const tcp_states[] = {
 	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
@@ -116,6 +137,51 @@ static uint64_t inside(uint64_t start, uint64_t dur)
 	return start + (dur >= 2000 ? 1000 : dur / 2);
 }
 
+/* Hex text: a JSON number would lose a pointer's low bits. */
+static void arg_hex(struct trace_ctx *c, const char *key, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	nt_ct_arg_strn(&c->ct, key, buf, sizeof(buf));
+}
+
+/* A point inside [start, start + dur] near its end: where an arrow leaves
+ * a slice (its completion runs the callback). */
+static uint64_t inside_end(uint64_t start, uint64_t dur)
+{
+	return start + dur - (dur >= 2000 ? 1000 : dur / 2);
+}
+
+/* Both ends of an arrow from SRC to the callback CB, with a new id. */
+static void write_cb_flow(struct trace_ctx *c, const struct nt_tl_end *src,
+			  const struct nt_tl_end *cb)
+{
+	const char *name = src->what == SRC_LOOKUP ? "lookup -> callback" : "connect -> callback";
+
+	c->flows++;
+	c->cb_flows++;
+	nt_ct_event(&c->ct, "s", name, "callback.flow", src->pid, src->tid, src->at_ns);
+	nt_ct_field_u64(&c->ct, "id", c->flows);
+	nt_ct_event_end(&c->ct);
+	nt_ct_event(&c->ct, "f", name, "callback.flow", cb->pid, cb->tid, cb->at_ns);
+	nt_ct_field_u64(&c->ct, "id", c->flows);
+	nt_ct_field_str(&c->ct, "bp", "e");
+	nt_ct_event_end(&c->ct);
+}
+
+/* A lookup or connect with node's AsyncWrap WRAP was written: link it to
+ * its callback when that is on the timeline too. */
+static void source_written(struct trace_ctx *c, int what, uint32_t pid, uint32_t tid,
+			   uint64_t wrap, uint64_t start, uint64_t dur)
+{
+	struct nt_tl_end e = { .wrap = wrap, .start_ns = start, .at_ns = inside_end(start, dur),
+			       .pid = pid, .tid = tid, .what = what }, cb;
+
+	if (c->callbacks && nt_tl_source(&c->links, &e, &cb))
+		write_cb_flow(c, &e, &cb);
+}
+
 static void on_lookup(struct trace_ctx *c, const struct lookup_event *e)
 {
 	uint64_t dur = e->end_ns > e->start_ns ? e->end_ns - e->start_ns : 0;
@@ -130,8 +196,11 @@ static void on_lookup(struct trace_ctx *c, const struct lookup_event *e)
 	nt_ct_arg_i64(&c->ct, "status", e->status);
 	nt_ct_arg_u64(&c->ct, "lookup_id", e->start_ns);
 	nt_ct_arg_u64(&c->ct, "callback_tid", e->done_tid);
+	if (c->callbacks && e->wrap)
+		arg_hex(c, "async_wrap", e->wrap);
 	nt_ct_event_end(&c->ct);
 	remember_lookup(c, e, dur);
+	source_written(c, SRC_LOOKUP, e->pid, e->tid, e->wrap, e->start_ns, dur);
 	c->lookups++;
 }
 
@@ -158,7 +227,10 @@ static void on_connect(struct trace_ctx *c, const struct connect_event *e)
 		nt_ct_arg_i64(&c->ct, "sk_err", e->err);
 	if (e->origin_lookup_ns)
 		nt_ct_arg_u64(&c->ct, "origin_lookup_id", e->origin_lookup_ns);
+	if (e->wrap)
+		arg_hex(c, "async_wrap", e->wrap);
 	nt_ct_event_end(&c->ct);
+	source_written(c, SRC_CONNECT, e->pid, e->tid, e->wrap, e->start_ns, e->latency_ns);
 	if (e->origin_lookup_ns && (l = lookup_written(c, e->pid, e->origin_lookup_ns))) {
 		/* One arrow per connect, both ends written together, so that
 		 * every start has its end (a lookup without a connect has no
@@ -197,6 +269,28 @@ static void on_state(struct trace_ctx *c, const struct tcp_state_event *e)
 	c->states++;
 }
 
+/* --callbacks: one callback into JavaScript, named by its kind. */
+static void on_callback(struct trace_ctx *c, const struct nt_cb_trace_event *e)
+{
+	const char *kind = nt_trace_cb_kind(&c->cb, e->kind);
+	struct nt_tl_end end = { .wrap = e->wrap, .start_ns = e->start_ns,
+				 .at_ns = inside(e->start_ns, e->dur_ns), .pid = e->pid,
+				 .tid = e->tid }, src;
+
+	nt_ct_name_thread(&c->ct, e->pid, e->tid, "", 0);
+	nt_ct_event(&c->ct, "X", kind, "callback", e->pid, e->tid, e->start_ns);
+	nt_ct_dur(&c->ct, e->dur_ns);
+	nt_ct_arg_strn(&c->ct, "kind", kind, 64);
+	nt_ct_arg_strn(&c->ct, "via", nt_cbs_role_func[e->role < NT_CB_ROLES ? e->role : 0], 64);
+	nt_ct_arg_u64(&c->ct, "depth", e->depth);
+	if (e->wrap)
+		arg_hex(c, "async_wrap", e->wrap);
+	nt_ct_event_end(&c->ct);
+	c->ncallbacks++;
+	if (nt_tl_callback(&c->links, &end, &src))
+		write_cb_flow(c, &src, &end);
+}
+
 static int on_event(void *arg, void *data, size_t len)
 {
 	struct trace_ctx *c = arg;
@@ -205,33 +299,115 @@ static int on_event(void *arg, void *data, size_t len)
 	if (len < sizeof(type))
 		return 0;
 	memcpy(&type, data, sizeof(type));
+	if (c->cpu_hz && nt_trace_cpu_record(&c->cpu, data, len))
+		return 0;
 	if (type == NT_EV_LOOKUP && len >= sizeof(struct lookup_event))
 		on_lookup(c, data);
 	else if (type == NT_EV_CONNECT && len >= sizeof(struct connect_event))
 		on_connect(c, data);
 	else if (type == NT_EV_TCP_STATE && len >= sizeof(struct tcp_state_event))
 		on_state(c, data);
+	else if (type == NT_EV_CB_TRACE && c->callbacks && len >= sizeof(struct nt_cb_trace_event))
+		on_callback(c, data);
 	return 0;
+}
+
+/* --loop: one blockage of an event loop, on the loop's thread. */
+static void on_blockage(void *arg, const struct nt_loop_blockage *b)
+{
+	struct trace_ctx *c = arg;
+
+	nt_ct_name_thread(&c->ct, b->pid, b->tid, b->comm, NT_COMM_LEN);
+	nt_ct_event(&c->ct, "X", "loop blocked", "loop", b->pid, b->tid, b->start_ns);
+	nt_ct_dur(&c->ct, b->end_ns > b->start_ns ? b->end_ns - b->start_ns : 0);
+	nt_ct_arg_strn(&c->ct, "loop", b->main ? "main" : "worker", 8);
+	nt_ct_arg_u64(&c->ct, "samples", b->samples);
+	nt_ct_arg_u64(&c->ct, "waiting_for_cpu_ns", b->waiting_ns);
+	if (b->hot_fn) {
+		nt_ct_arg_strn(&c->ct, "hottest_js_function", b->hot_fn, 1024);
+		nt_ct_arg_u64(&c->ct, "hottest_js_samples", b->hot_samples);
+	}
+	if (b->ongoing)
+		nt_ct_arg_u64(&c->ct, "ongoing", 1);
+	nt_ct_event_end(&c->ct);
+	c->blockages++;
+}
+
+static void tick(void *arg)
+{
+	struct trace_ctx *c = arg;
+
+	if (c->loop)
+		nt_loopwatch_tick(c->loop);
+}
+
+/* What every BPF object of the trace lost, by enum nt_loss. */
+static void sum_losses(struct trace_ctx *c, unsigned long long *losses)
+{
+	for (int i = 0; i < NT_LOSS_MAX; i++)
+		losses[i] = c->skel->bss->nt_losses[i] +
+			    (c->callbacks ? nt_trace_cb_losses(&c->cb)[i] : 0) +
+			    (c->cpu_hz ? nt_trace_cpu_losses(&c->cpu)[i] : 0) +
+			    (c->loop ? nt_loopwatch_losses(c->loop)[i] : 0);
+}
+
+/* otherData: what is on the timeline and what was lost, by kind. */
+static void other_data(struct trace_ctx *c, const unsigned long long *losses,
+		       unsigned long long not_kept)
+{
+	size_t n = 0;
+
+	n += (size_t)snprintf(c->other + n, sizeof(c->other) - n,
+			      ",\"callbacks\":%s,\"cpu_hz\":%u,\"loop_threshold_ms\":%llu,\"losses\":{",
+			      c->callbacks ? "true" : "false", c->cpu_hz,
+			      (unsigned long long)c->loop_ms);
+	for (int i = 0; i < NT_LOSS_MAX && n < sizeof(c->other); i++)
+		n += (size_t)snprintf(c->other + n, sizeof(c->other) - n, "\"%s\":%llu,",
+				      nt_loss_name(i), losses[i]);
+	if (n < sizeof(c->other))
+		snprintf(c->other + n, sizeof(c->other) - n, "\"samples_not_kept\":%llu}", not_kept);
+	c->ct.other_extra = c->other;
 }
 
 /* One report, at the end: close the document and say what it holds. */
 static int report(void *arg, bool final)
 {
 	struct trace_ctx *c = arg;
-	const unsigned long long *losses = c->skel->bss->nt_losses;
+	unsigned long long losses[NT_LOSS_MAX], not_kept = 0;
 	bool any = false;
 
 	if (!final)
 		return 0;
-	if (nt_ct_end(&c->ct, losses[NT_LOSS_RINGBUF])) {
+	/* What the ring buffer still holds. */
+	ring_buffer__consume(c->session.rb);
+	if (c->loop)
+		nt_loopwatch_finish(c->loop);
+	sum_losses(c, losses);
+	if (c->cpu_hz) {
+		nt_samplers_close(&c->cpu.samplers);
+		not_kept = c->cpu.keep.dropped;
+		if (nt_trace_cpu_write(&c->cpu, &c->ct, c->session.start_ns, nt_now_ns())) {
+			fprintf(stderr, "nodetap trace: -F: out of memory writing the samples\n");
+			return NT_EXIT_RUNTIME;
+		}
+	}
+	other_data(c, losses, not_kept);
+	if (nt_ct_end(&c->ct, losses[NT_LOSS_RINGBUF] + not_kept)) {
 		fprintf(stderr, "nodetap trace: writing %s: %s\n", c->out, strerror(errno));
 		return NT_EXIT_RUNTIME;
 	}
 	c->finished = true;
 	fprintf(stderr, "nodetap trace: %llu lookups, %llu connects (%llu linked to their lookup), "
 		"%llu TCP state changes", (unsigned long long)c->lookups,
-		(unsigned long long)c->connects, (unsigned long long)c->flows,
+		(unsigned long long)c->connects, (unsigned long long)(c->flows - c->cb_flows),
 		(unsigned long long)c->states);
+	if (c->callbacks)
+		fprintf(stderr, ", %llu callbacks (%llu linked to their lookup or connect)",
+			(unsigned long long)c->ncallbacks, (unsigned long long)c->cb_flows);
+	if (c->cpu_hz)
+		fprintf(stderr, ", %llu CPU samples", (unsigned long long)c->cpu.written);
+	if (c->loop_ms)
+		fprintf(stderr, ", %llu loop blockages", (unsigned long long)c->blockages);
 	if (strcmp(c->out, "-"))
 		fprintf(stderr, " in %s (open it in https://ui.perfetto.dev or chrome://tracing)", c->out);
 	fprintf(stderr, "\nnodetap trace: lost since start:");
@@ -241,26 +417,78 @@ static int report(void *arg, bool final)
 		fprintf(stderr, "%s %llu %s", any ? "," : "", losses[i], nt_loss_name(i));
 		any = true;
 	}
+	if (not_kept) {
+		fprintf(stderr, "%s %llu samples not kept (more than %u)", any ? "," : "", not_kept,
+			NT_SK_MAX_KEPT);
+		any = true;
+	}
 	fprintf(stderr, "%s\n", any ? "" : " nothing");
 	return 0;
 }
 
 #define OPT_OUTPUT 'o'
+#define OPT_CALLBACKS 3000  /* above the shared options' ids (options.c) */
+#define OPT_CPU 3001
+#define OPT_LOOP 3002
+#define OPT_LOOP_MS 3003
+#define DEFAULT_LOOP_MS 100     /* as nodetap loop's --threshold */
+#define MAX_LOOP_MS 3600000
+#define LOOP_HZ 99              /* as nodetap loop's default -F */
+#define OPT_FREQ 'F'
+#define DEFAULT_HZ 99
+#define MAX_HZ 1000
 
 static int handle_opt(int key, const char *arg, void *ctx)
 {
 	struct trace_ctx *c = ctx;
 
-	if (key != OPT_OUTPUT)
+	switch (key) {
+	case OPT_OUTPUT:
+		if (!*arg)
+			return nt_usage_error("trace", "-o: give a file name (trace.json) or - for stdout");
+		c->out = arg;
+		return 0;
+	case OPT_CALLBACKS:
+		c->callbacks = true;
+		return 0;
+	case OPT_LOOP:
+		if (!c->loop_ms)
+			c->loop_ms = DEFAULT_LOOP_MS;
+		return 0;
+	case OPT_LOOP_MS: {
+		uint64_t ms;
+
+		if (nt_parse_uint(arg, 1, MAX_LOOP_MS, &ms))
+			return nt_usage_error("trace", "--loop-ms '%s': not a number of milliseconds "
+					      "(1 to %u)", arg, MAX_LOOP_MS);
+		c->loop_ms = ms;
+		return 0;
+	}
+	case OPT_CPU:
+		if (!c->cpu_hz)
+			c->cpu_hz = DEFAULT_HZ;
+		return 0;
+	case OPT_FREQ: {
+		uint64_t hz;
+
+		if (nt_parse_uint(arg, 1, MAX_HZ, &hz))
+			return nt_usage_error("trace", "-F '%s': not a sampling frequency "
+					      "(1 to %u Hz)", arg, MAX_HZ);
+		c->cpu_hz = (unsigned)hz;
+		return 0;
+	}
+	default:
 		return NT_EXIT_USAGE;
-	if (!*arg)
-		return nt_usage_error("trace", "-o: give a file name (trace.json) or - for stdout");
-	c->out = arg;
-	return 0;
+	}
 }
 
 static const struct option trace_opts[] = {
 	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "callbacks", no_argument, NULL, OPT_CALLBACKS },
+	{ "cpu", no_argument, NULL, OPT_CPU },
+	{ "loop", no_argument, NULL, OPT_LOOP },
+	{ "loop-ms", required_argument, NULL, OPT_LOOP_MS },
+	{ "frequency", required_argument, NULL, OPT_FREQ },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -277,13 +505,34 @@ static const char trace_help[] =
 "  nodetap trace -o trace.json -p 1234 -d 30       pid 1234 for 30 seconds\n"
 "  nodetap trace -o - -d 5 | gzip > trace.json.gz  every node process, to stdout\n"
 "\n"
+"  nodetap trace -o t.json --callbacks -- node app.js\n"
+"                                                  with every callback into JS, and\n"
+"                                                  arrows from a connect to its callback\n"
+"  nodetap trace -o t.json --loop -F 499 -- node --perf-basic-prof app.js\n"
+"                                                  with loop blockages and CPU samples\n"
+"                                                  (JS names from the perf map)\n"
+"\n"
 "Options of trace:\n"
-"  -o, --output FILE        where the trace goes (required; - for stdout)\n";
+"  -o, --output FILE        where the trace goes (required; - for stdout)\n"
+"  --callbacks              every callback node makes into JavaScript\n"
+"                           (AsyncWrap::MakeCallback and the timers), named by\n"
+"                           its kind (TCPCONNECTWRAP, GETADDRINFOREQWRAP,\n"
+"                           TIMERWRAP...), with arrows from a lookup and a connect\n"
+"                           to the callback that handled it. COSTLY: two probe\n"
+"                           hits (~3 us each) per callback, several per request;\n"
+"                           for investigations, not always on\n"
+"  --cpu                    CPU samples with their stacks (JavaScript functions\n"
+"                           named as in nodetap profile), at 99 Hz\n"
+"  -F, --frequency HZ       the same at HZ samples a second (1 to 1000)\n"
+"  --loop                   event-loop blockages of 100 ms or more (those of\n"
+"                           nodetap loop: a sampler, no probe in the process),\n"
+"                           on the loop's thread, with the hottest JS function\n"
+"  --loop-ms MS             the same from MS milliseconds\n";
 
 static int place_probes(struct trace_ctx *c, struct nt_targets *targets, struct nt_probes *probes,
 			bool mark)
 {
-	struct nt_probe_spec specs[5];
+	struct nt_probe_spec specs[6];
 	int n = 0;
 
 	specs[n++] = (struct nt_probe_spec){ "uv_getaddrinfo", c->skel->progs.origin_start, false, true, NULL };
@@ -295,6 +544,10 @@ static int place_probes(struct trace_ctx *c, struct nt_targets *targets, struct 
 					    c->skel->progs.node_connect, false, false, NULL };
 	if (mark)
 		specs[n++] = (struct nt_probe_spec){ "uv_listen", c->skel->progs.node_listen, false, true, NULL };
+	/* --callbacks: the connect's ConnectWrap, for its arrow to the callback. */
+	if (c->callbacks)
+		specs[n++] = (struct nt_probe_spec){ "uv_tcp_connect", c->skel->progs.uv_connect_start,
+						    false, true, NULL };
 	if (targets->n)
 		nt_probes_place(probes, specs, n, targets);
 	nt_probes_report(probes, "trace", false, c->o.verbose);
@@ -379,7 +632,7 @@ int cmd_trace(int argc, char **argv)
 		.summary = "One timeline as Chrome trace JSON (Perfetto): lookups, connects, TCP states, arrows.",
 		.help = trace_help,
 		.extra = trace_opts,
-		.extra_short = "o:",
+		.extra_short = "o:F:",
 		.handle = handle_opt,
 	};
 	struct nt_probes probes = { 0 };
@@ -455,6 +708,12 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	}
 	place_probes(c, &targets, &probes, mark);
+	if (c->callbacks && (rc = nt_trace_cb_start(&c->cb, &targets, c->skel->maps.traced_pids,
+						    c->skel->maps.events, c->o.verbose)))
+		goto out;
+	if (c->cpu_hz && (rc = nt_trace_cpu_start(&c->cpu, &c->o, c->cpu_hz, c->skel->maps.traced_pids,
+						  c->skel->maps.events)))
+		goto out;
 	if ((rc = open_output(c)))
 		goto out;
 	c->session.rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, c, NULL);
@@ -463,19 +722,31 @@ int cmd_trace(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
+
 	fprintf(stderr, "nodetap trace: tracing %s into %s; %s\n",
 		c->o.command ? "COMMAND and its children" : c->o.npids ? "the given processes" :
 		"node processes", strcmp(c->out, "-") ? c->out : "stdout",
 		c->o.duration ? "until -d ends" : c->o.command ? "until it exits" : "Ctrl-C to stop");
+	if (c->loop_ms && (rc = nt_loopwatch_start(&c->loop, &c->o, c->loop_ms, LOOP_HZ,
+						   c->skel->maps.traced_pids, c->session.rb,
+						   on_blockage, c)))
+		goto out;
+	c->session.tick = tick;
+	c->session.tick_ctx = c;
 	if (c->o.command && (rc = nt_session_release_command(&c->session)))
 		goto out;
 	rc = nt_session_run(&c->session, report, c);
 out:
 	nt_session_cleanup(&c->session);
 	ring_buffer__free(c->session.rb);
+	nt_loopwatch_stop(c->loop);
 	rc = close_output(c, rc);
 	nt_ct_free(&c->ct);
 	nt_probes_destroy(&probes);
+	if (c->callbacks)
+		nt_trace_cb_stop(&c->cb);
+	if (c->cpu_hz)
+		nt_trace_cpu_stop(&c->cpu);
 	bpf_link__destroy(state_link);
 	bpf_link__destroy(fork_link);
 	connect_bpf__destroy(c->skel);
