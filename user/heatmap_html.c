@@ -329,20 +329,6 @@ static void flamegraph(const struct nt_hm_events *ev, const struct nt_hm_svg_inf
 	fputs("</div>\n", f);
 }
 
-static const char *pframe_kind(const struct nt_pframe *fr)
-{
-	switch (fr->kind) {
-	case NT_PF_JS: return "js";
-	case NT_PF_INTERP: return "interpreted";
-	case NT_PF_JIT: return "jit";
-	case NT_PF_NATIVE: return "native";
-	case NT_PF_UNNAMED: return "unnamed";
-	case NT_PF_KERNEL: return "kernel";
-	case NT_PF_PROCESS: return "process";
-	default: return "unknown";
-	}
-}
-
 static int pframe_cmp(const void *pa, const void *pb)
 {
 	const struct nt_pframe *a = *(const struct nt_pframe *const *)pa;
@@ -383,7 +369,7 @@ static int stacks_json(const struct nt_hm_events *ev, FILE *f)
 		nt_escape(all[nu]->label, strlen(all[nu]->label), esc, sizeof(esc));
 		fputs(nu ? ",\n[" : "[", f);
 		put_js_str(f, esc);
-		fprintf(f, ",\"%s\",%d]", pframe_kind(all[nu]), all[nu]->app);
+		fprintf(f, ",\"%s\",%d]", nt_pframe_kind_name(all[nu]->kind), all[nu]->app);
 		nu++;
 	}
 	fputs("],\n\"stacks\":[", f);

@@ -130,20 +130,6 @@ static const char *kind_tag(const struct nt_pframe *f)
 	}
 }
 
-static const char *pf_kind_name(enum nt_pframe_kind k)
-{
-	switch (k) {
-	case NT_PF_PROCESS: return "process";
-	case NT_PF_JS: return "js";
-	case NT_PF_INTERP: return "interpreted";
-	case NT_PF_JIT: return "jit";
-	case NT_PF_NATIVE: return "native";
-	case NT_PF_UNNAMED: return "unnamed";
-	case NT_PF_KERNEL: return "kernel";
-	default: return "unknown";
-	}
-}
-
 static void print_fn(const struct nt_pframe *f)
 {
 	const char *mod = f->module ? strrchr(f->module, '/') : NULL;
@@ -260,7 +246,7 @@ static void json_report(const struct prof_ctx *c, const struct nt_profile *p, st
 		nt_json_begin(&j, stdout, "profile_function");
 		nt_json_u64(&j, "rank", i + 1);
 		nt_json_str(&j, "name", f->label);
-		nt_json_str(&j, "kind", pf_kind_name(f->kind));
+		nt_json_str(&j, "kind", nt_pframe_kind_name(f->kind));
 		if (f->module)
 			nt_json_str(&j, "module", f->module);
 		if (f->kind == NT_PF_JS) {
@@ -286,7 +272,7 @@ static void json_report(const struct prof_ctx *c, const struct nt_profile *p, st
 		for (int k = 1; k < s->nframes; k++) {
 			nt_json_obj(&j, NULL);
 			nt_json_str(&j, "name", s->frames[k].label);
-			nt_json_str(&j, "kind", pf_kind_name(s->frames[k].kind));
+			nt_json_str(&j, "kind", nt_pframe_kind_name(s->frames[k].kind));
 			nt_json_obj_end(&j);
 		}
 		nt_json_arr_end(&j);

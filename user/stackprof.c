@@ -436,3 +436,17 @@ void nt_ptree_free(struct nt_ptree *t)
 	free(t->leaf);
 	memset(t, 0, sizeof(*t));
 }
+
+const char *nt_pframe_kind_name(enum nt_pframe_kind k)
+{
+	switch (k) {
+	case NT_PF_PROCESS: return "process";
+	case NT_PF_JS: return "js";
+	case NT_PF_INTERP: return "interpreted";
+	case NT_PF_JIT: return "jit";
+	case NT_PF_NATIVE: return "native";
+	case NT_PF_UNNAMED: return "unnamed";
+	case NT_PF_KERNEL: return "kernel";
+	default: return "unknown";   /* NT_PF_MISSING: "[unknown]" frames */
+	}
+}

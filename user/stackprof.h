@@ -28,6 +28,9 @@ enum nt_pframe_kind {
 	NT_PF_MISSING,    /* "[no user stack]", "[unknown]": never dropped */
 };
 
+/* The kind's name in JSON and in the HTML report's data: "js", "native"... */
+const char *nt_pframe_kind_name(enum nt_pframe_kind k);
+
 struct nt_pframe {
 	/* Raw bytes, some of them the traced process's (perf map names,
 	 * paths, comm): every output escapes them (escape.h) for its format. */

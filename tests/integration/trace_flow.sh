@@ -16,11 +16,7 @@
 N=3
 nt_netns_create
 nt_dns_start "$NT_NS" '{"api.nodetap.test":{"a":"127.0.0.1","delay_ms":3}}'
-bg ip netns exec "$NT_NS" "$NODE" -e '
-	const net = require("net");
-	net.createServer((s) => { s.on("error", () => {}); s.end(); }).listen(443, "127.0.0.1");
-	setTimeout(() => process.exit(0), 60000);'
-wait_for 10 "server listening on 443" ip netns exec "$NT_NS" bash -c 'exec 3<>/dev/tcp/127.0.0.1/443'
+nt_closing_server "$NT_NS" 443
 
 trace=$TEST_TMP/trace.json
 client=$TEST_TMP/client.json

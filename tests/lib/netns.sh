@@ -150,6 +150,21 @@ nt_dns_count() {
 	jqv "$NT_DNS_COUNTS" '.queries[$n][$t] // 0' --arg n "$1" --arg t "$2"
 }
 
+# nt_closing_server NS PORT: a node server on 127.0.0.1:PORT inside NS that
+# accepts each connection and ends it at once (a connect's peer); waits (at
+# most 10 s) until it accepts, and stops it at exit.
+nt_closing_server() {
+	_nt_not_in_subshell nt_closing_server
+	local ns=$1 port=$2
+	bg ip netns exec "$ns" "$NODE" -e '
+		const net = require("net");
+		net.createServer((s) => { s.on("error", () => {}); s.end(); })
+			.listen(Number(process.argv[1]), "127.0.0.1");
+		setTimeout(() => process.exit(0), 60000);' "$port"
+	wait_for 10 "server listening on $port in $ns" \
+		ip netns exec "$ns" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+}
+
 NT_PEER_SEQ=0
 
 # nt_delayline_bin: builds tests/lib/delayline.c into build/test-bin/ when the
