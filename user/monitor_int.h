@@ -52,7 +52,13 @@ struct mbin {
 };
 
 struct monitor {
-	struct nt_monitor_opts o;
+	struct nt_monitor_opts o;        /* in force: the command line over --config;
+	                                    features: those attached now */
+	struct nt_monitor_opts cli;      /* the command line alone (argv's strings) */
+	char *o_owned[2 + NT_MAX_BINARIES];  /* o's strings: its own copies */
+	int o_nowned;
+	unsigned long long reloads_applied, reloads_failed;
+	bool last_reload_ok;
 	pthread_mutex_t lock;
 	struct dns_bpf *dns;
 	struct connect_bpf *conn;

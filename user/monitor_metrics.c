@@ -314,6 +314,10 @@ static void render_loop(struct monitor *m, struct nt_prom *out, unsigned long lo
 
 static void render_self(struct monitor *m, struct nt_prom *out, unsigned long long read_errors)
 {
+	static const struct { const char *name; unsigned bit; } features[] = {
+		{ "dns", NT_MON_F_DNS }, { "connect", NT_MON_F_CONNECT },
+		{ "tcp", NT_MON_F_TCP }, { "loop", NT_MON_F_LOOP },
+	};
 	unsigned long long losses[NT_LOSS_MAX] = { 0 };
 	struct rusage ru;
 	long pages = 0;
@@ -355,6 +359,29 @@ static void render_self(struct monitor *m, struct nt_prom *out, unsigned long lo
 		nt_prom_u64(out, "nodetap_uprobes", l, 1, (unsigned long long)placed);
 		l[0].value = "failed";
 		nt_prom_u64(out, "nodetap_uprobes", l, 1, (unsigned long long)failed);
+	}
+	nt_prom_family(out, "nodetap_feature_enabled", "gauge",
+		       "Probes of each feature attached now (1) or not (0): --dns, --connect, --tcp, "
+		       "--loop, or the --config file.");
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		struct nt_prom_label l[] = { { "feature", features[i].name, strlen(features[i].name) } };
+
+		nt_prom_u64(out, "nodetap_feature_enabled", l, 1, !!(m->o.features & features[i].bit));
+	}
+	if (m->cli.config_path) {
+		struct nt_prom_label l[] = { { "result", "applied", 7 } };
+
+		nt_prom_family(out, "nodetap_config_reloads_total", "counter",
+			       "Reloads of the --config file (SIGHUP): applied, or rejected for an "
+			       "error (the configuration in force stays).");
+		nt_prom_u64(out, "nodetap_config_reloads_total", l, 1, m->reloads_applied);
+		l[0].value = "rejected";
+		l[0].maxlen = 8;
+		nt_prom_u64(out, "nodetap_config_reloads_total", l, 1, m->reloads_failed);
+		nt_prom_family(out, "nodetap_config_last_reload_successful", "gauge",
+			       "Whether the last reload of the --config file was applied (1) or "
+			       "rejected (0); 1 before any.");
+		nt_prom_u64(out, "nodetap_config_last_reload_successful", NULL, 0, m->last_reload_ok);
 	}
 	if (!getrusage(RUSAGE_SELF, &ru)) {
 		nt_prom_family(out, "process_cpu_seconds_total", "counter",
