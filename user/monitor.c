@@ -227,7 +227,8 @@ static struct mproc *find_proc(const struct monitor *m, pid_t pid)
 	return i < m->nprocs && m->procs[i]->pid == pid ? m->procs[i] : NULL;
 }
 
-/* The dns uprobes on PID's executable, once per distinct file. */
+/* The dns uprobes on PID's executable, once per distinct file, while the
+ * dns feature is on. */
 static void probe_binary(struct monitor *m, pid_t pid)
 {
 	struct nt_targets ts = { 0 };
@@ -235,6 +236,8 @@ static void probe_binary(struct monitor *m, pid_t pid)
 	struct stat st;
 	char link[64];
 
+	if (!(m->o.features & NT_MON_F_DNS))
+		return;   /* dns = off: none placed; set_feature places them */
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	if (stat(link, &st))
 		return;
@@ -357,8 +360,7 @@ static void discover(struct monitor *m, pid_t pid)
 			return;
 	}
 	traced_pid(m, pid, true);
-	if (m->o.features & NT_MON_F_DNS)
-		probe_binary(m, pid);
+	probe_binary(m, pid);
 	log_event(m, "monitor_process", p, "event", "appeared");
 	if (m->o.verbose) {
 		fprintf(stderr, "nodetap monitor: pid %d (", pid);
@@ -1043,6 +1045,7 @@ static const char monitor_help[] =
 "  nodetap monitor                         serve on 127.0.0.1:9464 until SIGTERM\n"
 "  nodetap monitor --listen 0.0.0.0:9464 --top 50 --grace 300\n"
 "  nodetap monitor --log /var/log/nodetap/events.jsonl\n"
+"  nodetap monitor --config /etc/nodetap/monitor.conf    (systemctl reload: SIGHUP)\n"
 "  curl -s 127.0.0.1:9464/metrics | grep nodetap_dns_lookups_total\n"
 "\n"
 "What it measures (docs/monitor.md lists every metric):\n"
@@ -1067,12 +1070,23 @@ static const char monitor_help[] =
 "      --log FILE           JSON lines: processes appearing and leaving, probes\n"
 "                           (docs/json.md); FILE.1 keeps the previous file\n"
 "      --log-max-bytes N    rotate FILE past N bytes (default 10485760)\n"
+"      --dns on|off         lookups: uprobes on uv_getaddrinfo (default on)\n"
+"      --connect on|off     connects (default on)\n"
+"      --tcp on|off         TCP lifetimes, bytes, retransmits, resets (default on)\n"
+"      --loop on|off        event-loop lag: the CPU-clock sampler (default on)\n"
+"      --config FILE        the options from FILE, one 'key = value' a line, the keys\n"
+"                           as the long options above ('top = 50', 'dns = off',\n"
+"                           '# comment'); the command line wins over the file;\n"
+"                           re-read on SIGHUP (docs/monitor.md#configuration-file)\n"
 "  -d, --duration SECONDS   stop after SECONDS (tests)\n"
 "  -v, --verbose            say where each probe went and each process found\n"
 "  -h, --help               this help\n"
 "\n"
-"Signals: SIGTERM or SIGINT detach every probe and exit 0; SIGHUP rescans /proc for\n"
-"node processes and reopens the --log file (after logrotate).\n"
+"Signals: SIGTERM or SIGINT detach every probe and exit 0. SIGHUP rescans /proc for\n"
+"node processes, reopens the --log file (after logrotate) and re-reads --config:\n"
+"top, grace, log, log-max-bytes, binary, verbose and the probes on/off apply at\n"
+"once; listen and freq need a restart (said so); a file with an error changes\n"
+"nothing (said so, with FILE:LINE).\n"
 "Cost: uprobes on uv_getaddrinfo trap in every process of a traced node binary\n"
 "(about 3 us a lookup each); connects use a kernel tracepoint; loop lag a sampler.\n"
 "Exit status: 0 after SIGTERM/SIGINT or -d, 1 runtime failure, 2 usage error.\n";
