@@ -77,8 +77,9 @@ static unsigned feature_of(enum nt_mon_key k)
 /* Escaped, and cut to a readable length with "..." when longer. */
 static const char *quote(const char *s, size_t n, char *buf, size_t buflen)
 {
-	if (nt_escape(s, n, buf, buflen) >= buflen && buflen > 4)
-		memcpy(buf + buflen - 4, "...", 4);
+	/* Room for "...": the escaper cuts at a character's boundary. */
+	if (nt_escape(s, n, buf, buflen - 3) >= buflen - 3)
+		strcat(buf, "...");
 	return buf;
 }
 
@@ -101,8 +102,11 @@ static int fail(char *err, size_t errlen, const char *name, int line, const char
 
 static void init(struct nt_monconf *c)
 {
+	char why[128];
+
 	memset(c, 0, sizeof(*c));
 	c->o.listen = NT_MONITOR_DEFAULT_LISTEN;
+	nt_http_parse_listen(c->o.listen, &c->o.addr, &c->o.addrlen, why, sizeof(why));
 	c->o.top = NT_MONITOR_DEFAULT_TOP;
 	c->o.grace_ns = NT_MONITOR_DEFAULT_GRACE * 1000000000ULL;
 	c->o.freq = NT_MONITOR_DEFAULT_FREQ;
@@ -165,8 +169,12 @@ static int set_value(struct nt_monconf *c, const char *name, int line, int k, co
 			return fail(err, errlen, name, line, "%s = '%s': not on or off", key->name, qv);
 		break;
 	case K_LISTEN:
-		if (nt_http_parse_listen(val, &c->o.addr, &c->o.addrlen, why, sizeof(why)))
-			return fail(err, errlen, name, line, "listen = '%s': %s (%s)", qv, why, key->what);
+		if (nt_http_parse_listen(val, &c->o.addr, &c->o.addrlen, why, sizeof(why))) {
+			char qwhy[160];   /* WHY quotes the value as it is */
+
+			return fail(err, errlen, name, line, "listen = '%s': %s (%s)", qv,
+				    quote(why, strlen(why), qwhy, sizeof(qwhy)), key->what);
+		}
 		break;
 	case K_PATH:
 		break;
@@ -215,6 +223,12 @@ static int parse_line(struct nt_monconf *c, const char *name, int line, const ch
 
 	if (n && s[n - 1] == '\r')   /* written on Windows */
 		end--;
+	/* No option takes a control character; one in a file is a mistake
+	 * (a stray escape sequence, a binary file) better named than kept. */
+	for (const char *p = s; p < end; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return fail(err, errlen, name, line, "a control character (\\x%02x) at column "
+				    "%td: remove it", (unsigned char)*p, p - s + 1);
 	while (s < end && is_space(*s))
 		s++;
 	if (s == end || *s == '#')

@@ -106,9 +106,11 @@ TEST(monconf_errors_name_file_and_line)
 	CHECK(error_is("log-max-bytes = 100\n", "m.conf:1: ", "at least 4096"));
 	CHECK(error_is("log = \"/x\n", "m.conf:1: ", "'\"' is not closed"));
 	CHECK(error_is("log = \"/x\" y\n", "m.conf:1: ", "text after the closing"));
-	CHECK(error_is("top = 5\ntop\x1b[31m = 1\n", "m.conf:2: ", "not 'key = value'"));
+	CHECK(error_is("top = 5\ntop\xff = 1\n", "m.conf:2: ", "'top\\xff = 1': not 'key = value'"));
 	/* What the file holds is quoted escaped: no control byte passes. */
-	CHECK(error_is("top = 5\x1b[2J\n", "m.conf:1: ", "top = '5\\x1b[2J'"));
+	CHECK(error_is("top = 5\x1b[2J\n", "m.conf:1: ", "a control character (\\x1b) at column 8"));
+	CHECK(error_is("log = /a\r\r\n", "m.conf:1: ", "a control character (\\x0d) at column 9"));
+	CHECK(error_is("top = 5\xc2\x9b\n", "m.conf:1: ", "top = '5\\xc2\\x9b'"));
 	CHECK(error_is("t\xffp = 5\n", "m.conf:1: ", "'t\\xffp = 5'"));
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "log = /", 7);
