@@ -316,6 +316,7 @@ static void loop_entry_gone(struct monitor *m, struct mproc *p)
 	__u32 key = (__u32)p->pid;
 	struct loop_val v;
 
+	nt_monitor_workers_gone(m, p);
 	if (p->loop != L_ACTIVE)
 		return;
 	if (!bpf_map_lookup_elem(fd, &key, &v) && v.pid == (__u32)p->pid) {
@@ -386,9 +387,8 @@ static void full_scan(struct monitor *m)
 static void try_loop(struct monitor *m, struct mproc *p)
 {
 	struct nt_uv_main main;
-	struct loop_val v = { 0 };
+	struct loop_val v;
 	__u32 key = (__u32)p->pid;
-	uint64_t fields = 0;
 	char why[512];
 	int rc;
 
@@ -405,20 +405,15 @@ static void try_loop(struct monitor *m, struct mproc *p)
 		}
 		return;
 	}
-	/* The loop's addresses as `nodetap loop` gives them to the sampler. */
-	v.pid = (__u32)p->pid;
-	v.addr = main.loop;
-	v.time_addr = main.loop + main.time_off;
-	if (main.idle_metrics &&
-	    !nt_uv_read_mem(p->pid, main.loop + main.idle_fields_off, &fields, sizeof(fields)) && fields) {
-		v.poll_entry_addr = fields + main.entry_off;
-		v.idle_addr = fields + main.idle_off;
-	}
-	if (main.metrics && !nt_uv_read_mem(p->pid, main.loop + main.fields_off, &v.count_addr,
-					    sizeof(v.count_addr)) && v.count_addr)
-		v.count_addr += main.count_off;
-	else
-		v.count_addr = 0;
+	/* The loop's addresses as `nodetap loop` gives them to the sampler;
+	 * where libuv keeps them, for the process's worker loops too. */
+	p->layout = (struct mlayout){
+		.time_off = main.time_off, .metrics = main.metrics, .fields_off = main.fields_off,
+		.count_off = main.count_off, .idle_metrics = main.idle_metrics,
+		.idle_fields_off = main.idle_fields_off, .entry_off = main.entry_off,
+		.idle_off = main.idle_off,
+	};
+	nt_monitor_loop_val(p, main.loop, &v);
 	if (bpf_map_update_elem(bpf_map__fd(m->loop->maps.loops), &key, &v, BPF_ANY)) {
 		m->loop->bss->nt_losses[NT_LOSS_AGG_FULL]++;
 		p->loop = L_NONE;
@@ -487,6 +482,7 @@ static void free_proc(struct monitor *m, int i)
 	m->nprocs--;
 	free(p->hosts);
 	free(p->dests);
+	nt_monitor_free_workers(p);
 	free(p);
 }
 
@@ -696,6 +692,8 @@ static void tick(struct monitor *m)
 			continue;
 		}
 		read_comm(p->pid, p->comm);
+		if (m->o.features & NT_MON_F_LOOP)
+			nt_monitor_scan_workers(m, p);
 	}
 	nt_monitor_sync(m);
 	for (int i = 0; i < m->nprocs;) {
@@ -1307,6 +1305,7 @@ static void cleanup(struct monitor *m)
 	for (int i = 0; i < m->nprocs; i++) {
 		free(m->procs[i]->hosts);
 		free(m->procs[i]->dests);
+		nt_monitor_free_workers(m->procs[i]);
 		free(m->procs[i]);
 	}
 	free(m->procs);
