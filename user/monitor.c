@@ -936,16 +936,16 @@ static void say_overridden(const struct monitor *m, const struct nt_monconf *c, 
 }
 
 /* SIGHUP with --config: read the file again and apply what changed. What
- * cannot change while running (listen, freq) keeps its value and is named
- * as needing a restart; a file with an error changes nothing. Called with
- * the lock held. */
+ * cannot change while running (listen) keeps its value and is named as
+ * needing a restart; a file with an error changes nothing. Called with the
+ * lock held. */
 static void reload(struct monitor *m)
 {
 	struct nt_file_id ids[NT_MAX_BINARIES];
 	char err[NT_MONCONF_ERR_LEN], changes[1024] = "", restart[64] = "";
 	struct nt_monitor_opts next;
 	struct nt_monconf c;
-	bool reopen_log;
+	bool reopen_log, resample;
 
 	if (nt_monconf_load(m->cli.config_path, &c, err, sizeof(err)) ||
 	    (nt_monconf_merge(&m->cli, &c, &next), stat_binaries(&next, ids, err, sizeof(err)))) {
@@ -958,7 +958,8 @@ static void reload(struct monitor *m)
 		return;
 	}
 	say_overridden(m, &c, "SIGHUP: ");
-	/* The server and the sampler's period are set up once. */
+	/* The server is set up once: rebinding would stop it while a scrape
+	 * may wait for the lock this runs under. */
 	if (next.addrlen != m->o.addrlen || memcmp(&next.addr, &m->o.addr, next.addrlen)) {
 		fprintf(stderr, "nodetap monitor: SIGHUP: listen %s needs a restart; still serving "
 			"on %s\n", next.listen, m->o.listen);
@@ -967,12 +968,8 @@ static void reload(struct monitor *m)
 		next.addr = m->o.addr;
 		next.addrlen = m->o.addrlen;
 	}
-	if (next.freq != m->o.freq) {
-		fprintf(stderr, "nodetap monitor: SIGHUP: freq %llu needs a restart; still %llu Hz\n",
-			(unsigned long long)next.freq, (unsigned long long)m->o.freq);
-		note(restart, sizeof(restart), "freq");
-		next.freq = m->o.freq;
-	}
+	resample = next.freq != m->o.freq && (m->o.features & NT_MON_F_LOOP) &&
+		   (next.features & NT_MON_F_LOOP);
 	if (next.top != m->o.top)
 		note(changes, sizeof(changes), "top %llu -> %llu", (unsigned long long)m->o.top,
 		     (unsigned long long)next.top);
@@ -980,6 +977,9 @@ static void reload(struct monitor *m)
 		note(changes, sizeof(changes), "grace %llu -> %llu",
 		     (unsigned long long)(m->o.grace_ns / 1000000000ULL),
 		     (unsigned long long)(next.grace_ns / 1000000000ULL));
+	if (next.freq != m->o.freq)
+		note(changes, sizeof(changes), "freq %llu -> %llu", (unsigned long long)m->o.freq,
+		     (unsigned long long)next.freq);
 	reopen_log = str_differs(next.log_path, m->o.log_path);
 	if (reopen_log)
 		note(changes, sizeof(changes), "log %s", next.log_path ? "moved" : "off");
@@ -1007,6 +1007,10 @@ static void reload(struct monitor *m)
 	nt_monconf_free(&c);
 	memcpy(m->extra_bins, ids, sizeof(ids[0]) * (size_t)next.nbinaries);
 	m->nextra = next.nbinaries;
+	/* A new sampling period: the samplers again (the BPF side does not
+	 * depend on it). */
+	if (resample && (set_feature(m, NT_MON_F_LOOP, false), set_feature(m, NT_MON_F_LOOP, true)))
+		note(changes, sizeof(changes), "loop could not be turned on again");
 	for (unsigned f = 1; f <= NT_MON_F_ALL; f <<= 1) {
 		bool on = want & f;
 
@@ -1082,8 +1086,8 @@ static const char monitor_help[] =
 "\n"
 "Signals: SIGTERM or SIGINT detach every probe and exit 0. SIGHUP rescans /proc for\n"
 "node processes, reopens the --log file (after logrotate) and re-reads --config:\n"
-"top, grace, log, log-max-bytes, binary, verbose and the probes on/off apply at\n"
-"once; listen and freq need a restart (said so); a file with an error changes\n"
+"top, grace, freq, log, log-max-bytes, binary, verbose and the probes on/off\n"
+"apply at once; listen needs a restart (said so); a file with an error changes\n"
 "nothing (said so, with FILE:LINE).\n"
 "Cost: uprobes on uv_getaddrinfo trap in every process of a traced node binary\n"
 "(about 3 us a lookup each); connects use a kernel tracepoint; loop lag a sampler.\n"

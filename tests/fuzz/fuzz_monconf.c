@@ -7,7 +7,7 @@
  *     has, and safe text (escape.h: no control byte, no invalid UTF-8 of
  *     the file reaches the message);
  *   - a file accepted gives values within their documented ranges;
- *   - what was accepted, written back as `key = value` lines (the value in
+ *   - what was accepted, written back as `key=value` lines (the value in
  *     double quotes unless it holds one), parses again to the same
  *     configuration: nothing is lost or changed between the file and the
  *     options;
@@ -60,9 +60,11 @@ static void check_ranges(const struct nt_monconf *c)
 	FUZZ_CHECK(!o->log_path || (*o->log_path && !strchr(o->log_path, '\n')), "log empty or with a newline");
 }
 
+/* KEY=VALUE, in quotes unless VALUE holds one (then it was read without
+ * them): never longer than the line it was read from. */
 static void put_str(char **p, const char *key, const char *v)
 {
-	*p += sprintf(*p, strchr(v, '"') ? "%s = %s\n" : "%s = \"%s\"\n", key, v);
+	*p += sprintf(*p, strchr(v, '"') ? "%s=%s\n" : "%s=\"%s\"\n", key, v);
 }
 
 /* C written back as a file. */

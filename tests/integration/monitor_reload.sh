@@ -9,7 +9,8 @@
 #   dns = off (SIGHUP): no uprobe left, the lookups of a third process are
 #     not counted at all; dns = on, top = 3 (SIGHUP) while a fourth process
 #     waits: its binary gets its uprobes again, and its lookups are counted
-#     with 3 hosts; freq = 97 in that file is named as needing a restart;
+#     with 3 hosts; the file's new listen address is named as needing a
+#     restart (and /metrics stays where it was), its freq = 97 is applied;
 #   a file with an unknown key (SIGHUP): rejected with FILE:LINE, /healthz
 #     still ok, and a fifth process is counted as before (top = 3);
 #   the event log has a monitor_config record for each reload;
@@ -30,12 +31,25 @@ CONF=$TEST_TMP/monitor.conf
 EVENTS=$TEST_TMP/monitor-events.jsonl   # nt_monitor_start's --log
 NODE_FILE=$(readlink -f "$NODE")
 
-cat >"$CONF" <<-'EOF'
+# Started here rather than by nt_monitor_start, whose --listen would win
+# over the file's.
+NT_MON_PORT=$(nt_free_port)
+OTHER_PORT=$(nt_free_port)
+NT_MON_ERR=$TEST_TMP/monitor.err
+cat >"$CONF" <<-EOF
 	# nodetap monitor: the test's configuration
+	listen = 127.0.0.1:$NT_MON_PORT
 	top = 5
 	grace = 600   # the clients' series stay to the end
 EOF
-nt_monitor_start --config "$CONF"
+"$REPO/nodetap" monitor --config "$CONF" -v --log "$EVENTS" 2>"$NT_MON_ERR" &
+NT_MON_PID=$!
+on_exit kill_wait "$NT_MON_PID" TERM 10
+up() {
+	kill -0 "$NT_MON_PID" 2>/dev/null || fail "nodetap monitor exited at start: $(cat "$NT_MON_ERR")"
+	curl -sf "http://127.0.0.1:$NT_MON_PORT/healthz" | grep -qx ok
+}
+wait_for 30 "nodetap monitor answering /healthz" up
 
 # client TAG: a node process that resolves NAMES once TAG.go exists; its
 # pid in TAG.pid, what it saw in TAG.json.
@@ -116,10 +130,12 @@ sleep 1.5   # a tick: what the kernel counted would show by now
 assert_eq "" "$(all_of c)" "series of client c (dns off)"
 
 # 4. dns = on again, top = 3, while client d waits: its binary gets its
-# uprobes at the reload. freq cannot change while running.
+# uprobes at the reload. listen cannot change while
+# running, freq can.
 client_start d
 before=$(placed_on_node)
-cat >"$CONF" <<-'EOF'
+cat >"$CONF" <<-EOF
+	listen = 127.0.0.1:$OTHER_PORT
 	top = 3
 	grace = 600
 	dns = on
@@ -128,7 +144,12 @@ EOF
 hup 3 0
 assert_eq 1 "$(nt_metric 'nodetap_feature_enabled{feature="dns"}')" "feature dns with dns = on"
 assert_ge "$(placed_on_node)" $((before + 3)) "uprobes placed on $NODE_FILE again at the reload"
-assert_contains "freq 97 needs a restart" "$(cat "$NT_MON_ERR")" "monitor's words on freq"
+assert_contains "listen 127.0.0.1:$OTHER_PORT needs a restart; still serving on 127.0.0.1:$NT_MON_PORT" \
+	"$(cat "$NT_MON_ERR")" "monitor's words on listen"
+assert_contains "applied: top 2 -> 3, freq 49 -> 97, dns on" "$(cat "$NT_MON_ERR")" "monitor's words on the reload"
+rc=0
+curl -sf --max-time 5 "http://127.0.0.1:$OTHER_PORT/healthz" >/dev/null || rc=$?
+assert_ne 0 "$rc" "curl's exit status for the new listen address (not served before a restart)"
 client_run d
 expect_hosts d 3
 
@@ -147,7 +168,7 @@ expect_hosts e 3
 assert_eq "applied applied applied rejected" \
 	"$(jq -r 'select(.type == "monitor_config") | .result' "$EVENTS" | tr '\n' ' ' | sed 's/ $//')" \
 	"monitor_config records"
-assert_eq freq "$(jq -r 'select(.type == "monitor_config") | .restart_needed // empty' "$EVENTS")" \
+assert_eq listen "$(jq -r 'select(.type == "monitor_config") | .restart_needed // empty' "$EVENTS")" \
 	"restart_needed of the reloads"
 assert_contains "monitor.conf:2: unknown key 'topp'" \
 	"$(jq -r 'select(.type == "monitor_config" and .result == "rejected") | .error' "$EVENTS")" \
