@@ -194,8 +194,9 @@ static __always_inline void mark_node(__u32 pid)
 {
 	__u8 one = 1;
 
-	if (mark_node_pids)
-		bpf_map_update_elem(&traced_pids, &pid, &one, BPF_ANY);
+	/* A process that does not fit is not traced: its connects go uncounted. */
+	if (mark_node_pids && bpf_map_update_elem(&traced_pids, &pid, &one, BPF_ANY))
+		nt_lose(NT_LOSS_AGG_FULL);
 }
 
 static __always_inline __s32 take_stack(void *ctx, __u32 pid)
@@ -555,7 +556,9 @@ static __always_inline void on_listen(const struct sock *sk)
 	if (!nt_pid_traced(pid))
 		return;
 	bpf_get_current_comm(l.comm, sizeof(l.comm));
-	bpf_map_update_elem(&listeners, &port, &l, BPF_ANY);
+	/* A listener that does not fit: its accepted connections go uncounted. */
+	if (bpf_map_update_elem(&listeners, &port, &l, BPF_ANY))
+		nt_lose(NT_LOSS_AGG_FULL);
 }
 
 static __always_inline void on_accepted(const struct sock *sk)

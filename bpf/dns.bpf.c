@@ -125,7 +125,10 @@ int BPF_KPROBE(dns_start, void *loop, void *req, void *cb, const char *node)
 	}
 	__u32 tid = (__u32)id;
 	__u64 r = (__u64)req;
-	bpf_map_update_elem(&calling, &tid, &r, BPF_ANY);
+	/* Without it, a refused call (no completion follows) would stay in
+	 * the in-flight map uncounted: say so now. */
+	if (bpf_map_update_elem(&calling, &tid, &r, BPF_ANY))
+		nt_lose(NT_LOSS_INFLIGHT_FULL);
 	return 0;
 }
 

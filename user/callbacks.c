@@ -1090,6 +1090,10 @@ int cmd_callbacks(int argc, char **argv)
 		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c->skel->maps.stack_seen, 1);
 	}
+	if ((rc = nt_test_map_sizes(&c->o, c->skel->obj))) {
+		free(tbin);
+		goto out;
+	}
 	if ((rc = callbacks_bpf__load(c->skel))) {
 		fprintf(stderr, "nodetap callbacks: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));

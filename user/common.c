@@ -38,6 +38,48 @@ int nt_bpf_setup(const struct nt_opts *o)
 	return 0;
 }
 
+int nt_test_map_sizes(const struct nt_opts *o, struct bpf_object *obj)
+{
+	const char *env = getenv("NODETAP_TEST_MAP_ENTRIES");
+	char buf[512], *save = NULL;
+
+	if (!env || !*env)
+		return 0;
+	if (strlen(env) >= sizeof(buf)) {
+		fprintf(stderr, "nodetap %s: NODETAP_TEST_MAP_ENTRIES is longer than %zu bytes\n",
+			o->cmd, sizeof(buf) - 1);
+		return NT_EXIT_USAGE;
+	}
+	strcpy(buf, env);
+	for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '='), *end;
+		struct bpf_map *map;
+		unsigned long n;
+		int err;
+
+		errno = 0;
+		n = eq ? strtoul(eq + 1, &end, 10) : 0;
+		if (!eq || eq == item || end == eq + 1 || *end || errno || !n || n > UINT32_MAX) {
+			fprintf(stderr, "nodetap %s: NODETAP_TEST_MAP_ENTRIES: '%s' is not MAP=N "
+				"(N from 1 to %u)\n", o->cmd, item, UINT32_MAX);
+			return NT_EXIT_USAGE;
+		}
+		*eq = 0;
+		map = bpf_object__find_map_by_name(obj, item);
+		if (!map)
+			continue;
+		if ((err = bpf_map__set_max_entries(map, (uint32_t)n))) {
+			fprintf(stderr, "nodetap %s: NODETAP_TEST_MAP_ENTRIES: map %s cannot have %lu "
+				"entries: %s\n", o->cmd, item, n, strerror(-err));
+			return NT_EXIT_USAGE;
+		}
+		if (o->verbose)
+			fprintf(stderr, "nodetap %s: test setting: map %s has %lu entries\n",
+				o->cmd, item, n);
+	}
+	return 0;
+}
+
 int nt_setup_filter(struct nt_session *s, const struct nt_opts *o,
 		    struct bpf_map *traced_pids, struct bpf_program *fork_prog,
 		    struct bpf_link **link)

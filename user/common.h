@@ -16,6 +16,15 @@
  * or all with -v). Returns 0 or NT_EXIT_RUNTIME after saying why. */
 int nt_bpf_setup(const struct nt_opts *o);
 
+/* Tests only: NODETAP_TEST_MAP_ENTRIES="map=N[,map=N...]" sets the size
+ * of the named maps of OBJ before it is loaded, so that a test can fill a
+ * map for real with a handful of events (dns_stats=8) or make a ring buffer
+ * small enough to overflow (events=4096: a power of 2 times the page size).
+ * A name that OBJ lacks is skipped (one variable serves every object of
+ * monitor); a malformed entry or a size libbpf refuses is an error.
+ * Returns 0 or NT_EXIT_USAGE after saying what is wrong. */
+int nt_test_map_sizes(const struct nt_opts *o, struct bpf_object *obj);
+
 /* Fill the traced_pids map from -p, or start `-- COMMAND` held at its gate
  * and put its pid there. FORK_PROG is the object's nt_fork program, attached
  * for COMMAND so that its children are traced too; *link gets its link.

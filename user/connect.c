@@ -18,6 +18,7 @@
 #include "listeners.h"
 #include "mapsnap.h"
 #include "probes.h"
+#include "retarget.h"
 #include "session.h"
 #include "stackfmt.h"
 #include "subcommands.h"
@@ -607,6 +608,7 @@ int cmd_connect(int argc, char **argv)
 		.ctx = &c,
 	};
 	struct nt_probes probes = { 0 };
+	struct nt_retarget retarget = { 0 };
 	struct nt_targets targets = { 0 };
 	struct bpf_link *fork_link = NULL, *state_link = NULL;
 	bool mark;
@@ -643,6 +645,9 @@ int cmd_connect(int argc, char **argv)
 	if (!c.o.stacks) {
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c.skel->maps.stack_seen, 1);
+	}
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+		goto out;
 	}
 	if ((rc = connect_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap connect: loading the BPF programs failed: %s "
@@ -719,6 +724,11 @@ int cmd_connect(int argc, char **argv)
 		c.session.tick = nt_hm_out_tick;
 		c.session.tick_ctx = &c.hm;
 	}
+	/* A -p process that execs another program gets its probes again. */
+	if (nt_retarget_start(&retarget, &c.session, &c.o, chosen, nchosen)) {
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap connect: tracing TCP connects of %s; %s\n",
 			c.all ? "every process" : c.o.command ? "COMMAND and its children" :
@@ -734,6 +744,7 @@ out:
 	nt_session_cleanup(&c.session);
 	ring_buffer__free(c.session.rb);
 	nt_probes_destroy(&probes);
+	nt_retarget_free(&retarget);
 	bpf_link__destroy(state_link);
 	bpf_link__destroy(fork_link);
 	connect_bpf__destroy(c.skel);

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "mapsnap.h"
 #include "probes.h"
+#include "retarget.h"
 #include "session.h"
 #include "stackfmt.h"
 #include "subcommands.h"
@@ -509,6 +510,7 @@ int cmd_dns(int argc, char **argv)
 	};
 	struct nt_probes probes = { 0 };
 	struct nt_targets targets = { 0 };
+	struct nt_retarget retarget = { 0 };
 	struct bpf_link *fork_link = NULL;
 	int rc;
 
@@ -538,6 +540,9 @@ int cmd_dns(int argc, char **argv)
 		/* Unused: keep them small. */
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c.skel->maps.stack_seen, 1);
+	}
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+		goto out;
 	}
 	if ((rc = dns_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap dns: loading the BPF programs failed: %s (NODETAP_LIBBPF_DEBUG=1 "
@@ -582,6 +587,11 @@ int cmd_dns(int argc, char **argv)
 		c.session.tick = nt_hm_out_tick;
 		c.session.tick_ctx = &c.hm;
 	}
+	/* A -p process that execs another program gets its probes again. */
+	if (nt_retarget_start(&retarget, &c.session, &c.o, specs, 3)) {
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap dns: tracing DNS lookups in %s; %s\n",
 			c.o.command ? "COMMAND and its children" :
@@ -598,6 +608,7 @@ out:
 	nt_session_cleanup(&c.session);
 	ring_buffer__free(c.session.rb);
 	nt_probes_destroy(&probes);
+	nt_retarget_free(&retarget);
 	bpf_link__destroy(fork_link);
 	dns_bpf__destroy(c.skel);
 	nt_symbolizer_free(c.sym);

@@ -1589,6 +1589,9 @@ int cmd_loop(int argc, char **argv)
 	c.skel->rodata->record_after_ns = c.period_ns < ms_to_ns(c.threshold_ms) / 2 ?
 					  c.period_ns : ms_to_ns(c.threshold_ms) / 2;
 	c.skel->rodata->record_lags = nt_hm_out_on(&c.hm);
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+		goto out;
+	}
 	if ((rc = loop_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap loop: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));

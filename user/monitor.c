@@ -254,7 +254,8 @@ static void probe_binary(struct monitor *m, pid_t pid)
 	b->ino = st.st_ino;
 	if (nt_targets_add_exe(&ts, pid) || !ts.n) {
 		nt_targets_free(&ts);
-		return; /* it exited; the next process of this file will do */
+		m->nbins--; /* it exited; the next process of this file will do */
+		return;
 	}
 	const struct nt_probe_spec specs[] = {
 		{ "uv_getaddrinfo", m->dns->progs.dns_start, false, true, NULL },
@@ -268,6 +269,55 @@ static void probe_binary(struct monitor *m, pid_t pid)
 	nt_probes_report(&b->probes, "monitor", false, m->o.verbose);
 	log_probes(m, &b->probes);
 	nt_targets_free(&ts);
+}
+
+/* Does a process the monitor tracks, alive, run file B? */
+static bool bin_in_use(const struct monitor *m, const struct mbin *b)
+{
+	for (int i = 0; i < m->nprocs; i++) {
+		struct stat st;
+		char link[64];
+
+		if (m->procs[i]->exited_ns)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/exe", m->procs[i]->pid);
+		if (!stat(link, &st) && st.st_dev == b->dev && st.st_ino == b->ino)
+			return true;
+	}
+	return false;
+}
+
+/* An upgrade renames a new file over the binary's path. The old file's
+ * probes keep counting its processes until the last one exits; then they
+ * go: no process can start from that file any more, and kept they would pin
+ * it (100 MB of a deleted node) and its links for the monitor's life. A
+ * file already replaced when it was probed was reached through its
+ * process's /proc/PID/exe: that one goes too once unused. A file reached
+ * through another process's root (/proc/PID/root/...) is kept: once that
+ * process is gone its path says nothing. Called each tick, after exits are
+ * noted: a stat per binary. */
+static void release_replaced_bins(struct monitor *m)
+{
+	for (int i = 0; i < m->nbins; i++) {
+		struct mbin *b = &m->bins[i];
+		const char *path = b->probes.nres ? b->probes.res[0].file : NULL;
+		size_t len = path ? strlen(path) : 0;
+		bool via_exe = len > 4 && !strcmp(path + len - 4, "/exe");
+		struct stat st;
+
+		if (!path || (!strncmp(path, "/proc/", 6) && !via_exe) ||
+		    (!stat(path, &st) && st.st_dev == b->dev && st.st_ino == b->ino) ||
+		    bin_in_use(m, b))
+			continue;
+		if (m->o.verbose) {
+			fputs("nodetap monitor: ", stderr);
+			nt_fputs_escaped(stderr, path, strlen(path));
+			fputs(" was replaced or removed and its last process exited: its probes are "
+			      "released\n", stderr);
+		}
+		nt_probes_destroy(&b->probes);
+		m->bins[i--] = m->bins[--m->nbins];
+	}
 }
 
 static void traced_pid(struct monitor *m, pid_t pid, bool on)
@@ -695,6 +745,7 @@ static void tick(struct monitor *m)
 		if (m->o.features & NT_MON_F_LOOP)
 			nt_monitor_scan_workers(m, p);
 	}
+	release_replaced_bins(m);
 	nt_monitor_sync(m);
 	for (int i = 0; i < m->nprocs;) {
 		struct mproc *p = m->procs[i];
@@ -1279,6 +1330,14 @@ static int load(struct monitor *m)
 	 * own), summaries only. */
 	m->tcp->rodata->node_mode = true;
 	bpf_map__set_max_entries(m->tcp->maps.events, 4096);
+	/* Tests only: maps small enough to fill (see common.h). */
+	struct nt_opts test_o = { .cmd = "monitor", .verbose = m->o.verbose };
+
+	if ((rc = nt_test_map_sizes(&test_o, m->dns->obj)) ||
+	    (rc = nt_test_map_sizes(&test_o, m->conn->obj)) ||
+	    (rc = nt_test_map_sizes(&test_o, m->loop->obj)) ||
+	    (rc = nt_test_map_sizes(&test_o, m->tcp->obj)))
+		return rc;
 	if ((rc = dns_bpf__load(m->dns)) || (rc = connect_bpf__load(m->conn)) ||
 	    (rc = loop_bpf__load(m->loop)) || (rc = tcp_bpf__load(m->tcp))) {
 		fprintf(stderr, "nodetap monitor: loading the BPF programs failed: %s "

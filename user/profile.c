@@ -713,6 +713,9 @@ int cmd_profile(int argc, char **argv)
 	/* One unit in the counts: samples or time blocked, never both. */
 	bpf_program__set_autoload(c.off_cpu ? c.skel->progs.profile_sample : c.skel->progs.profile_offcpu,
 				  false);
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+		goto out;
+	}
 	if ((rc = profile_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap profile: loading the BPF programs failed: %s "
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));

@@ -118,12 +118,18 @@ static void read_comm(pid_t pid, char *comm, size_t len)
 	fclose(f);
 }
 
-/* The executable of PID as a path that opens from here: /proc/PID/root plus
- * the path the process sees, so that a container's binary is found in the
- * container. Returns 0 or -errno. */
+/* The executable of PID as a path that opens from here, and its root
+ * ("/proc/PID/root", where its libraries are). The link's text is the path
+ * as seen from OUR root (the kernel resolves it against the reader's root):
+ * for a process in another mount namespace, its path inside, to be opened
+ * through /proc/PID/root; for one in a chroot, the host's path to its file,
+ * which /proc/PID/root would prefix with the chroot a second time. So the
+ * candidates are checked against the file's identity, and the link itself
+ * (which opens the very file) is the last resort. Returns 0 or -errno. */
 static int exe_of(pid_t pid, char *out, size_t len, char *root, size_t rootlen)
 {
 	char link[64], target[PATH_MAX];
+	struct stat exe, st;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
@@ -131,6 +137,8 @@ static int exe_of(pid_t pid, char *out, size_t len, char *root, size_t rootlen)
 	if (n < 0)
 		return -errno;
 	target[n] = 0;
+	if (stat(link, &exe))
+		return -errno;
 	snprintf(root, rootlen, "/proc/%d/root", pid);
 	if (strstr(target, " (deleted)")) {
 		/* Upgraded or removed since it started: the file lives on
@@ -138,12 +146,17 @@ static int exe_of(pid_t pid, char *out, size_t len, char *root, size_t rootlen)
 		snprintf(out, len, "%s", link);
 		return 0;
 	}
-	if ((size_t)snprintf(out, len, "%s%s", root, target) >= len)
-		return -ENAMETOOLONG;
+	if ((size_t)snprintf(out, len, "%s%s", root, target) < len && !stat(out, &st) &&
+	    st.st_dev == exe.st_dev && st.st_ino == exe.st_ino)
+		return 0;
+	if ((size_t)snprintf(out, len, "%s", target) < len && !stat(out, &st) &&
+	    st.st_dev == exe.st_dev && st.st_ino == exe.st_ino)
+		return 0;
+	snprintf(out, len, "%s", link);
 	return 0;
 }
 
-static int add_pid(struct nt_targets *ts, const char *cmd, pid_t pid)
+int nt_targets_add_pid(struct nt_targets *ts, const char *cmd, pid_t pid)
 {
 	char path[PATH_MAX + 64], root[64], comm[16];
 	char dir[64];
@@ -258,7 +271,7 @@ int nt_targets_find(const struct nt_opts *o, struct nt_targets *ts)
 
 	memset(ts, 0, sizeof(*ts));
 	for (int i = 0; i < o->npids; i++)
-		if ((rc = add_pid(ts, o->cmd, o->pids[i])))
+		if ((rc = nt_targets_add_pid(ts, o->cmd, o->pids[i])))
 			return rc;
 	for (int i = 0; i < o->nbinaries; i++) {
 		if (!realpath(o->binaries[i], path) || add(ts, path, "", -1, NULL, false)) {

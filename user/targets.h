@@ -37,6 +37,10 @@ struct nt_targets {
  * caller says so once no probe could be placed. */
 int nt_targets_find(const struct nt_opts *o, struct nt_targets *targets);
 void nt_targets_free(struct nt_targets *targets);
+/* Add running process PID as a -p target: its executable, probes for it
+ * alone. Returns 0, or NT_EXIT_RUNTIME after saying what is wrong on
+ * stderr as "nodetap CMD: pid PID: ...". */
+int nt_targets_add_pid(struct nt_targets *targets, const char *cmd, pid_t pid);
 /* Add the executable of running process PID as a target for every process
  * that runs it (pid -1), found by nodetap (implicit). Returns 0 or -errno
  * (-ESRCH: the process is gone). */

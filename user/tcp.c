@@ -779,6 +779,9 @@ int cmd_tcp(int argc, char **argv)
 	c.skel->rodata->trace_all = c.all;
 	c.skel->rodata->node_mode = node_mode;
 	c.skel->rodata->emit_events = c.o.events;
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+		goto out;
+	}
 	if ((rc = tcp_bpf__load(c.skel))) {
 		fprintf(stderr, "nodetap tcp: loading the BPF programs failed: %s (NODETAP_LIBBPF_DEBUG=1 "
 			"shows the verifier's log)\n", strerror(-rc));

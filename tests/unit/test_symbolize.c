@@ -364,6 +364,23 @@ TEST(symbolize_zombie_keeps_snapshot)
 	munmap((void *)(uintptr_t)jit, 4096);
 }
 
+/* Does /proc/PID/maps map PATH yet? */
+static bool maps_name(pid_t pid, const char *path)
+{
+	char maps[64], line[PATH_MAX + 128];
+	bool found = false;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, path) != NULL;
+	fclose(f);
+	return found;
+}
+
 TEST(symbolize_detects_exec)
 {
 	struct nt_symbolizer *s = nt_symbolizer_new();
@@ -390,7 +407,9 @@ TEST(symbolize_detects_exec)
 	before = f.name;
 	CHECK(write(go[1], "x", 1) == 1);
 	close(go[1]);
-	/* Wait for the exec to happen. */
+	/* Wait for the exec to be over: /proc/PID/exe names the new file as
+	 * soon as exec begins, before the new program is mapped, so wait for
+	 * its mapping too (a look in between saw a half-made process). */
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	CHECK(realpath("/bin/sleep", sleep_path) != NULL);
 	for (tries = 0; tries < 300; tries++) {
@@ -398,7 +417,7 @@ TEST(symbolize_detects_exec)
 
 		if (n > 0) {
 			target[n] = '\0';
-			if (!strcmp(target, sleep_path))
+			if (!strcmp(target, sleep_path) && maps_name(pid, sleep_path))
 				break;
 		}
 		usleep(10000);
