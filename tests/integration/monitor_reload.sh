@@ -106,7 +106,8 @@ expect_hosts() {
 
 # 1. top = 5.
 client_start a
-wait_for 30 "uprobes on $NODE_FILE" test "$(placed_on_node)" -ge 3
+probed() { [ "$(placed_on_node)" -ge 3 ]; }
+wait_for 30 "uprobes on $NODE_FILE" probed
 client_run a
 expect_hosts a 5
 
