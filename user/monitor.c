@@ -1426,7 +1426,12 @@ int cmd_monitor(int argc, char **argv)
 			goto out;
 		}
 		if (stat_binaries(&m.o, m.extra_bins, err, sizeof(err))) {
-			fprintf(stderr, "nodetap monitor: %s%s\n", m.cli.nbinaries ? "--" : "", err);
+			/* "--binary X: ..." from the command line, "--config
+			 * FILE: binary X: ..." from the file. */
+			if (m.cli.nbinaries)
+				fprintf(stderr, "nodetap monitor: --%s\n", err);
+			else
+				fprintf(stderr, "nodetap monitor: --config %s: %s\n", m.cli.config_path, err);
 			rc = NT_EXIT_RUNTIME;
 			goto out;
 		}

@@ -43,7 +43,8 @@ expect 2 "long.conf:1: a line longer than 4096 bytes" monitor --config "$TEST_TM
 expect 2 "--config /nonexistent.conf: No such file or directory" monitor --config /nonexistent.conf
 expect 2 "--config $TEST_TMP: not a regular file" monitor --config "$TEST_TMP"
 printf 'binary = /nonexistent/node\n' >"$TEST_TMP/binary.conf"
-expect 1 "binary /nonexistent/node: No such file or directory" monitor --config "$TEST_TMP/binary.conf"
+expect 1 "--config $TEST_TMP/binary.conf: binary /nonexistent/node: No such file or directory" \
+	monitor --config "$TEST_TMP/binary.conf"
 
 # Not root: refused before anything is loaded.
 rc=0
