@@ -6,10 +6,12 @@
 #   top = 5: a first process gets a series for each of its 5 hosts;
 #   top = 2 (SIGHUP): a second process gets 2 hosts and 3N lookups under
 #     host="other", while the first keeps its 5 series and counts;
-#   dns = off (SIGHUP): no uprobe left, the lookups of a third process are
-#     not counted at all; dns = on, top = 3 (SIGHUP) while a fourth process
+#   dns = off, connect = off (SIGHUP): no uprobe left, the lookups of a
+#     third process are not counted at all, nor the refused connects of
+#     another; dns = on, top = 3, connect on (SIGHUP) while a fourth process
 #     waits: its binary gets its uprobes again, and its lookups are counted
-#     with 3 hosts; the file's new listen address is named as needing a
+#     with 3 hosts, and refused connects are counted again; the file's new
+#     listen address is named as needing a
 #     restart (and /metrics stays where it was), its freq = 97 is applied;
 #   a file with an unknown key (SIGHUP): rejected with FILE:LINE, /healthz
 #     still ok, and a fifth process is counted as before (top = 3);
@@ -71,6 +73,35 @@ client_run() {
 	done
 }
 pid_of() { cat "$TEST_TMP/$1.pid"; }
+# connector TAG: a node process that makes N connects to a closed port once
+# TAG.cgo exists and writes {"pid":P,"refused":R} to TAG.conn.json; started,
+# and let go once the monitor knows its pid (its tcp series show).
+connector() {
+	local tag=$1 pid
+	ip netns exec "$NS" "$NODE" -e '
+		const fs = require("fs"), net = require("net");
+		const [go, out, n] = process.argv.slice(1);
+		fs.writeFileSync(out + ".pid", String(process.pid));
+		let refused = 0;
+		function run(left) {
+			if (!left)
+				return fs.writeFileSync(out, JSON.stringify({ pid: process.pid, refused }));
+			const s = net.connect(9101, "127.0.0.1");
+			s.on("error", (e) => { refused += e.code === "ECONNREFUSED"; run(left - 1); });
+			s.on("connect", () => { s.destroy(); run(left - 1); });
+		}
+		const t = setInterval(() => { if (fs.existsSync(go)) { clearInterval(t); run(Number(n)); } }, 20);
+	' "$TEST_TMP/$tag.cgo" "$TEST_TMP/$tag.conn.json" $N &
+	pid=$!
+	on_exit kill_wait $pid
+	wait_for 30 "connector $tag started" test -s "$TEST_TMP/$tag.conn.json.pid"
+	known() { [ -n "$(nt_metric_re "nodetap_tcp_resets_total\\{pid=\"$(cat "$TEST_TMP/$tag.conn.json.pid")\",.*\\}")" ]; }
+	wait_for 30 "connector $tag known to the monitor" known
+	touch "$TEST_TMP/$tag.cgo"
+	wait $pid || fail "connector $tag exited $?"
+	assert_jq "$TEST_TMP/$tag.conn.json" .refused $N "connector $tag: refused connects"
+}
+refused() { nt_metric_re "nodetap_tcp_connects_total\\{pid=\"$(jqv "$TEST_TMP/$1.conn.json" .pid)\",.*,result=\"refused\"\\}"; }
 # host TAG HOST_RE: lookups of client TAG under host HOST_RE
 host() { nt_metric_re "nodetap_dns_lookups_total\\{pid=\"$(pid_of "$1")\",comm=\"[^\"]*\",host=\"$2\",result=\"ok\"\\}"; }
 all_of() { nt_metric_re "nodetap_dns_lookups_total\\{pid=\"$(pid_of "$1")\",.*\\}"; }
@@ -120,8 +151,8 @@ client_run b
 expect_hosts b 2
 expect_hosts a 5
 
-# 3. dns = off: no uprobe left, nothing counted.
-echo "dns = off" >>"$CONF"
+# 3. dns = off, connect = off: no uprobe left, nothing counted.
+printf 'dns = off\nconnect = off\n' >>"$CONF"
 hup 2 0
 assert_eq 0 "$(nt_metric 'nodetap_uprobes{state="placed"}')" "uprobes placed with dns = off"
 assert_eq 0 "$(nt_metric 'nodetap_feature_enabled{feature="dns"}')" "feature dns with dns = off"
@@ -129,6 +160,9 @@ client_start c
 client_run c
 sleep 1.5   # a tick: what the kernel counted would show by now
 assert_eq "" "$(all_of c)" "series of client c (dns off)"
+assert_eq 0 "$(nt_metric 'nodetap_feature_enabled{feature="connect"}')" "feature connect with connect = off"
+connector c
+assert_eq "" "$(refused c)" "refused connects counted with connect = off"
 
 # 4. dns = on again, top = 3, while client d waits: its binary gets its
 # uprobes at the reload. listen cannot change while
@@ -147,12 +181,16 @@ assert_eq 1 "$(nt_metric 'nodetap_feature_enabled{feature="dns"}')" "feature dns
 assert_ge "$(placed_on_node)" $((before + 3)) "uprobes placed on $NODE_FILE again at the reload"
 assert_contains "listen 127.0.0.1:$OTHER_PORT needs a restart; still serving on 127.0.0.1:$NT_MON_PORT" \
 	"$(cat "$NT_MON_ERR")" "monitor's words on listen"
-assert_contains "applied: top 2 -> 3, freq 49 -> 97, dns on" "$(cat "$NT_MON_ERR")" "monitor's words on the reload"
+assert_contains "applied: top 2 -> 3, freq 49 -> 97, dns on, connect on" "$(cat "$NT_MON_ERR")" "monitor's words on the reload"
 rc=0
 curl -sf --max-time 5 "http://127.0.0.1:$OTHER_PORT/healthz" >/dev/null || rc=$?
 assert_ne 0 "$rc" "curl's exit status for the new listen address (not served before a restart)"
 client_run d
 expect_hosts d 3
+connector d
+refused_d() { [ "$(refused d)" = $N ]; }
+for _ in $(seq 100); do refused_d && break; sleep 0.1; done
+assert_eq $N "$(refused d)" "refused connects counted with connect on again"
 
 # 5. A file with an error: nothing changes.
 printf 'top = 1\ntopp = 4\n' >"$CONF"
