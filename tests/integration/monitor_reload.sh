@@ -6,11 +6,14 @@
 #   top = 5: a first process gets a series for each of its 5 hosts;
 #   top = 2 (SIGHUP): a second process gets 2 hosts and 3N lookups under
 #     host="other", while the first keeps its 5 series and counts;
-#   dns = off, connect = off (SIGHUP): no uprobe left, the lookups of a
-#     third process are not counted at all, nor the refused connects of
-#     another; dns = on, top = 3, connect on (SIGHUP) while a fourth process
+#   dns = off, connect = off, tcp = off, loop = off (SIGHUP): no uprobe
+#     left, the lookups of a third process are not counted at all, nor the
+#     refused connects of another; the monitor holds no link of a tcp program
+#     or of the sampler any more (its own links, from its fdinfo);
+#     dns = on, top = 3, connect, tcp, loop on (SIGHUP) while a fourth process
 #     waits: its binary gets its uprobes again, and its lookups are counted
-#     with 3 hosts, and refused connects are counted again; the file's new
+#     with 3 hosts, refused connects are counted again, the 5 tcp links and a
+#     sampler link per CPU are back; the file's new
 #     listen address is named as needing a
 #     restart (and /metrics stays where it was), its freq = 97 is applied;
 #   a file with an unknown key (SIGHUP): rejected with FILE:LINE, /healthz
@@ -101,6 +104,15 @@ connector() {
 	wait $pid || fail "connector $tag exited $?"
 	assert_jq "$TEST_TMP/$tag.conn.json" .refused $N "connector $tag: refused connects"
 }
+# links_of PREFIX: how many of the monitor's links run a program whose name
+# starts with PREFIX (tcp_: its 5 tracepoints; loop_sample: a sampler per CPU).
+links_of() {
+	local id prog
+	for id in $(own_bpf_ids "$NT_MON_PID" link); do
+		prog=$(bpftool -j link show id "$id" 2>/dev/null | jq -r '.prog_id // empty')
+		[ -n "$prog" ] && bpftool -j prog show id "$prog" 2>/dev/null | jq -r .name
+	done | grep -c "^$1" || true
+}
 refused() { nt_metric_re "nodetap_tcp_connects_total\\{pid=\"$(jqv "$TEST_TMP/$1.conn.json" .pid)\",.*,result=\"refused\"\\}"; }
 # host TAG HOST_RE: lookups of client TAG under host HOST_RE
 host() { nt_metric_re "nodetap_dns_lookups_total\\{pid=\"$(pid_of "$1")\",comm=\"[^\"]*\",host=\"$2\",result=\"ok\"\\}"; }
@@ -152,7 +164,9 @@ expect_hosts b 2
 expect_hosts a 5
 
 # 3. dns = off, connect = off: no uprobe left, nothing counted.
-printf 'dns = off\nconnect = off\n' >>"$CONF"
+assert_eq 5 "$(links_of tcp_)" "links of tcp programs before tcp = off"
+assert_eq "$(getconf _NPROCESSORS_ONLN)" "$(links_of loop_sample)" "sampler links before loop = off (one per CPU)"
+printf 'dns = off\nconnect = off\ntcp = off\nloop = off\n' >>"$CONF"
 hup 2 0
 assert_eq 0 "$(nt_metric 'nodetap_uprobes{state="placed"}')" "uprobes placed with dns = off"
 assert_eq 0 "$(nt_metric 'nodetap_feature_enabled{feature="dns"}')" "feature dns with dns = off"
@@ -161,6 +175,8 @@ client_run c
 sleep 1.5   # a tick: what the kernel counted would show by now
 assert_eq "" "$(all_of c)" "series of client c (dns off)"
 assert_eq 0 "$(nt_metric 'nodetap_feature_enabled{feature="connect"}')" "feature connect with connect = off"
+assert_eq 0 "$(links_of tcp_)" "links of tcp programs with tcp = off"
+assert_eq 0 "$(links_of loop_sample)" "sampler links with loop = off"
 connector c
 assert_eq "" "$(refused c)" "refused connects counted with connect = off"
 
@@ -181,12 +197,14 @@ assert_eq 1 "$(nt_metric 'nodetap_feature_enabled{feature="dns"}')" "feature dns
 assert_ge "$(placed_on_node)" $((before + 3)) "uprobes placed on $NODE_FILE again at the reload"
 assert_contains "listen 127.0.0.1:$OTHER_PORT needs a restart; still serving on 127.0.0.1:$NT_MON_PORT" \
 	"$(cat "$NT_MON_ERR")" "monitor's words on listen"
-assert_contains "applied: top 2 -> 3, freq 49 -> 97, dns on, connect on" "$(cat "$NT_MON_ERR")" "monitor's words on the reload"
+assert_contains "applied: top 2 -> 3, freq 49 -> 97, dns on, connect on, tcp on, loop on" "$(cat "$NT_MON_ERR")" "monitor's words on the reload"
 rc=0
 curl -sf --max-time 5 "http://127.0.0.1:$OTHER_PORT/healthz" >/dev/null || rc=$?
 assert_ne 0 "$rc" "curl's exit status for the new listen address (not served before a restart)"
 client_run d
 expect_hosts d 3
+assert_eq 5 "$(links_of tcp_)" "links of tcp programs with tcp on again"
+assert_eq "$(getconf _NPROCESSORS_ONLN)" "$(links_of loop_sample)" "sampler links with loop on again"
 connector d
 refused_d() { [ "$(refused d)" = $N ]; }
 for _ in $(seq 100); do refused_d && break; sleep 0.1; done
