@@ -93,7 +93,7 @@ bench: all
 # sanitizers. tests/integration/fuzz_short.sh runs them; docs/reliability.md.
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS  = $(CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_LDLIBS := -lelf -lz -liberty
+FUZZ_LDLIBS := -lelf -lz -liberty -lmicrohttpd -lpthread
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_BINS   := $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
@@ -107,6 +107,7 @@ FUZZ_MODS_elfsym    := elfsym uvlocate
 FUZZ_MODS_uvlocate  := uvlocate elfsym
 FUZZ_MODS_uvloop    := uvloop elfsym procmaps textparse
 FUZZ_MODS_promtext  := promtext escape
+FUZZ_MODS_monconf   := monconf escape options httpserve promtext
 
 fuzz: deps-test $(FUZZ_BINS)
 

@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "escape.h"
 #include "httpserve.h"
 #include "json.h"
+#include "monconf.h"
 #include "monitor_int.h"
 #include "session.h"
 #include "subcommands.h"
@@ -225,7 +227,8 @@ static struct mproc *find_proc(const struct monitor *m, pid_t pid)
 	return i < m->nprocs && m->procs[i]->pid == pid ? m->procs[i] : NULL;
 }
 
-/* The dns uprobes on PID's executable, once per distinct file. */
+/* The dns uprobes on PID's executable, once per distinct file, while the
+ * dns feature is on. */
 static void probe_binary(struct monitor *m, pid_t pid)
 {
 	struct nt_targets ts = { 0 };
@@ -233,6 +236,8 @@ static void probe_binary(struct monitor *m, pid_t pid)
 	struct stat st;
 	char link[64];
 
+	if (!(m->o.features & NT_MON_F_DNS))
+		return;   /* dns = off: none placed; set_feature places them */
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	if (stat(link, &st))
 		return;
@@ -361,6 +366,7 @@ static void loop_entry_gone(struct monitor *m, struct mproc *p)
 	__u32 key = (__u32)p->pid;
 	struct loop_val v;
 
+	nt_monitor_workers_gone(m, p);
 	if (p->loop != L_ACTIVE)
 		return;
 	if (!bpf_map_lookup_elem(fd, &key, &v) && v.pid == (__u32)p->pid) {
@@ -431,9 +437,8 @@ static void full_scan(struct monitor *m)
 static void try_loop(struct monitor *m, struct mproc *p)
 {
 	struct nt_uv_main main;
-	struct loop_val v = { 0 };
+	struct loop_val v;
 	__u32 key = (__u32)p->pid;
-	uint64_t fields = 0;
 	char why[512];
 	int rc;
 
@@ -450,20 +455,15 @@ static void try_loop(struct monitor *m, struct mproc *p)
 		}
 		return;
 	}
-	/* The loop's addresses as `nodetap loop` gives them to the sampler. */
-	v.pid = (__u32)p->pid;
-	v.addr = main.loop;
-	v.time_addr = main.loop + main.time_off;
-	if (main.idle_metrics &&
-	    !nt_uv_read_mem(p->pid, main.loop + main.idle_fields_off, &fields, sizeof(fields)) && fields) {
-		v.poll_entry_addr = fields + main.entry_off;
-		v.idle_addr = fields + main.idle_off;
-	}
-	if (main.metrics && !nt_uv_read_mem(p->pid, main.loop + main.fields_off, &v.count_addr,
-					    sizeof(v.count_addr)) && v.count_addr)
-		v.count_addr += main.count_off;
-	else
-		v.count_addr = 0;
+	/* The loop's addresses as `nodetap loop` gives them to the sampler;
+	 * where libuv keeps them, for the process's worker loops too. */
+	p->layout = (struct mlayout){
+		.time_off = main.time_off, .metrics = main.metrics, .fields_off = main.fields_off,
+		.count_off = main.count_off, .idle_metrics = main.idle_metrics,
+		.idle_fields_off = main.idle_fields_off, .entry_off = main.entry_off,
+		.idle_off = main.idle_off,
+	};
+	nt_monitor_loop_val(p, main.loop, &v);
 	if (bpf_map_update_elem(bpf_map__fd(m->loop->maps.loops), &key, &v, BPF_ANY)) {
 		m->loop->bss->nt_losses[NT_LOSS_AGG_FULL]++;
 		p->loop = L_NONE;
@@ -532,6 +532,7 @@ static void free_proc(struct monitor *m, int i)
 	m->nprocs--;
 	free(p->hosts);
 	free(p->dests);
+	nt_monitor_free_workers(p);
 	free(p);
 }
 
@@ -715,6 +716,8 @@ void nt_monitor_sync(struct monitor *m)
  * them up (checked at every poll, 5 times a second, until found). */
 static void try_pending_loops(struct monitor *m)
 {
+	if (!(m->o.features & NT_MON_F_LOOP))
+		return;
 	for (int i = 0; i < m->nprocs; i++)
 		if (!m->procs[i]->exited_ns && m->procs[i]->loop == L_PENDING)
 			try_loop(m, m->procs[i]);
@@ -739,6 +742,8 @@ static void tick(struct monitor *m)
 			continue;
 		}
 		read_comm(p->pid, p->comm);
+		if (m->o.features & NT_MON_F_LOOP)
+			nt_monitor_scan_workers(m, p);
 	}
 	release_replaced_bins(m);
 	nt_monitor_sync(m);
@@ -751,6 +756,333 @@ static void tick(struct monitor *m)
 			i++;
 	}
 	m->last_tick_ns = now;
+}
+
+/* ---- features: attached at start, and on or off at a reload ---------------- */
+
+static const char *feature_name(unsigned f)
+{
+	switch (f) {
+	case NT_MON_F_DNS: return "dns";
+	case NT_MON_F_CONNECT: return "connect";
+	case NT_MON_F_TCP: return "tcp";
+	case NT_MON_F_LOOP: return "loop";
+	default: return "?";
+	}
+}
+
+static void tcp_detach(struct monitor *m)
+{
+	for (int i = 0; i < 5; i++) {
+		bpf_link__destroy(m->tcp_links[i]);
+		m->tcp_links[i] = NULL;
+	}
+}
+
+static int tcp_attach(struct monitor *m)
+{
+	/* tcp: the end of a connection first (see tcp.c), then the rest. */
+	struct bpf_program *tcp_progs[] = { m->tcp->progs.tcp_destroy, m->tcp->progs.tcp_set_state,
+					    m->tcp->progs.tcp_retransmit, m->tcp->progs.tcp_rst_out,
+					    m->tcp->progs.tcp_rst_in };
+
+	for (int i = 0; i < 5; i++) {
+		m->tcp_links[i] = bpf_program__attach(tcp_progs[i]);
+		if (!m->tcp_links[i]) {
+			fprintf(stderr, "nodetap monitor: attaching raw tracepoint for %s: %s\n",
+				bpf_program__name(tcp_progs[i]), strerror(errno));
+			tcp_detach(m);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Attach (ON) or detach feature F; m->o.features says what is attached.
+ * Returns 0, or -1 after saying on stderr what could not be attached (the
+ * feature stays off). What a feature counted stays in the output: its
+ * counters stop, they do not go back. */
+static int set_feature(struct monitor *m, unsigned f, bool on)
+{
+	if (on == !!(m->o.features & f))
+		return 0;
+	switch (f) {
+	case NT_MON_F_DNS:
+		if (on) {
+			/* The binaries of the processes known now; later ones
+			 * as they are found (discover). */
+			m->o.features |= f;
+			for (int i = 0; i < m->nprocs; i++)
+				if (!m->procs[i]->exited_ns)
+					probe_binary(m, m->procs[i]->pid);
+			return 0;
+		}
+		for (int i = 0; i < m->nbins; i++)
+			nt_probes_destroy(&m->bins[i].probes);
+		free(m->bins);
+		m->bins = NULL;
+		m->nbins = 0;
+		break;
+	case NT_MON_F_CONNECT:
+		if (on) {
+			m->state_link = bpf_program__attach(m->conn->progs.conn_state_change);
+			if (!m->state_link) {
+				fprintf(stderr, "nodetap monitor: attaching raw tracepoint "
+					"inet_sock_set_state: %s\n", strerror(errno));
+				return -1;
+			}
+			break;
+		}
+		bpf_link__destroy(m->state_link);
+		m->state_link = NULL;
+		break;
+	case NT_MON_F_TCP:
+		if (on && tcp_attach(m))
+			return -1;
+		if (!on)
+			tcp_detach(m);
+		break;
+	case NT_MON_F_LOOP:
+		if (on) {
+			if (nt_samplers_open("monitor", m->loop->progs.loop_sample,
+					     1000000000ULL / m->o.freq, &m->samplers))
+				return -1;
+			/* Loops not looked for while off: from now. */
+			for (int i = 0; i < m->nprocs; i++)
+				m->procs[i]->loop_first_try_ns = nt_now_ns();
+			break;
+		}
+		nt_samplers_close(&m->samplers);
+		memset(&m->samplers, 0, sizeof(m->samplers));
+		break;
+	}
+	m->o.features = on ? m->o.features | f : m->o.features & ~f;
+	return 0;
+}
+
+/* ---- the options in force, and the reload (SIGHUP) -------------------------- */
+
+static void opts_release(struct monitor *m)
+{
+	for (int i = 0; i < m->o_nowned; i++)
+		free(m->o_owned[i]);
+	m->o_nowned = 0;
+}
+
+static char *own(char **owned, int *n, const char *s)
+{
+	char *copy;
+
+	if (!s)
+		return NULL;
+	copy = strdup(s);
+	if (copy)
+		owned[(*n)++] = copy;
+	return copy;
+}
+
+/* m->o becomes NEXT, with copies of its strings (NEXT may point into a
+ * configuration that is freed next). Returns 0, or -1 with m->o as it was. */
+static int opts_adopt(struct monitor *m, const struct nt_monitor_opts *next)
+{
+	char *owned[2 + NT_MAX_BINARIES];
+	struct nt_monitor_opts o = *next;
+	int n = 0;
+	bool bad;
+
+	o.listen = own(owned, &n, next->listen);
+	o.log_path = own(owned, &n, next->log_path);
+	bad = !o.listen || (next->log_path && !o.log_path);
+	for (int i = 0; i < next->nbinaries; i++)
+		bad |= !(o.binaries[i] = own(owned, &n, next->binaries[i]));
+	if (bad) {
+		while (n)
+			free(owned[--n]);
+		return -1;
+	}
+	opts_release(m);
+	memcpy(m->o_owned, owned, sizeof(owned));
+	m->o_nowned = n;
+	m->o = o;
+	return 0;
+}
+
+/* The --binary files of O as (device, inode) into IDS. Returns 0, or -1
+ * with WHY naming the file that cannot be found. */
+static int stat_binaries(const struct nt_monitor_opts *o, struct nt_file_id *ids, char *why,
+			 size_t whylen)
+{
+	for (int i = 0; i < o->nbinaries; i++) {
+		struct stat st;
+
+		if (stat(o->binaries[i], &st)) {
+			char q[160];
+
+			nt_escape(o->binaries[i], strlen(o->binaries[i]), q, sizeof(q));
+			snprintf(why, whylen, "binary %s: %s", q, strerror(errno));
+			return -1;
+		}
+		ids[i].dev = st.st_dev;
+		ids[i].ino = st.st_ino;
+	}
+	return 0;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* A "monitor_config" record in the --log file (docs/json.md). */
+static void log_config(struct monitor *m, const char *result, const char *changes,
+		       const char *restart, const char *error)
+{
+	struct nt_json j;
+	long before;
+
+	if (!m->log)
+		return;
+	before = ftell(m->log);
+	nt_json_begin(&j, m->log, "monitor_config");
+	nt_json_u64(&j, "time_ns", nt_now_ns());
+	nt_json_str(&j, "file", m->cli.config_path);
+	nt_json_str(&j, "result", result);
+	if (changes)
+		nt_json_str(&j, "changes", changes);
+	if (restart && *restart)
+		nt_json_str(&j, "restart_needed", restart);
+	if (error)
+		nt_json_str(&j, "error", error);
+	nt_json_end(&j);
+	log_written(m, before);
+}
+
+/* Append ", WHAT" to BUF (a list of changes). */
+__attribute__((format(printf, 3, 4)))
+static void note(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n && n + 2 < len) {
+		memcpy(buf + n, ", ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Keys the file gives that the command line also gives: the command line
+ * wins; say so, or an administrator edits the file in vain. */
+static void say_overridden(const struct monitor *m, const struct nt_monconf *c, const char *when)
+{
+	unsigned both = c->set & m->cli.set;
+
+	for (int k = 0; k < NT_MK_COUNT; k++)
+		if (both & (1u << k))
+			fprintf(stderr, "nodetap monitor: %s%s:%d: %s is also given on the command line, "
+				"which wins (remove one)\n", when, m->cli.config_path, c->line[k],
+				nt_monconf_key_name(k));
+}
+
+/* SIGHUP with --config: read the file again and apply what changed. What
+ * cannot change while running (listen) keeps its value and is named as
+ * needing a restart; a file with an error changes nothing. Called with the
+ * lock held. */
+static void reload(struct monitor *m)
+{
+	struct nt_file_id ids[NT_MAX_BINARIES];
+	char err[NT_MONCONF_ERR_LEN], changes[1024] = "", restart[64] = "";
+	struct nt_monitor_opts next;
+	struct nt_monconf c;
+	bool reopen_log, resample;
+
+	if (nt_monconf_load(m->cli.config_path, &c, err, sizeof(err)) ||
+	    (nt_monconf_merge(&m->cli, &c, &next), stat_binaries(&next, ids, err, sizeof(err)))) {
+		fprintf(stderr, "nodetap monitor: SIGHUP: %s; the configuration in force stays "
+			"(fix the file and send SIGHUP again)\n", err);
+		log_config(m, "rejected", NULL, NULL, err);
+		m->reloads_failed++;
+		m->last_reload_ok = false;
+		nt_monconf_free(&c);
+		return;
+	}
+	say_overridden(m, &c, "SIGHUP: ");
+	/* The server is set up once: rebinding would stop it while a scrape
+	 * may wait for the lock this runs under. */
+	if (next.addrlen != m->o.addrlen || memcmp(&next.addr, &m->o.addr, next.addrlen)) {
+		fprintf(stderr, "nodetap monitor: SIGHUP: listen %s needs a restart; still serving "
+			"on %s\n", next.listen, m->o.listen);
+		note(restart, sizeof(restart), "listen");
+		next.listen = m->o.listen;
+		next.addr = m->o.addr;
+		next.addrlen = m->o.addrlen;
+	}
+	resample = next.freq != m->o.freq && (m->o.features & NT_MON_F_LOOP) &&
+		   (next.features & NT_MON_F_LOOP);
+	if (next.top != m->o.top)
+		note(changes, sizeof(changes), "top %llu -> %llu", (unsigned long long)m->o.top,
+		     (unsigned long long)next.top);
+	if (next.grace_ns != m->o.grace_ns)
+		note(changes, sizeof(changes), "grace %llu -> %llu",
+		     (unsigned long long)(m->o.grace_ns / 1000000000ULL),
+		     (unsigned long long)(next.grace_ns / 1000000000ULL));
+	if (next.freq != m->o.freq)
+		note(changes, sizeof(changes), "freq %llu -> %llu", (unsigned long long)m->o.freq,
+		     (unsigned long long)next.freq);
+	reopen_log = str_differs(next.log_path, m->o.log_path);
+	if (reopen_log)
+		note(changes, sizeof(changes), "log %s", next.log_path ? "moved" : "off");
+	if (next.log_max_bytes != m->o.log_max_bytes)
+		note(changes, sizeof(changes), "log-max-bytes %llu -> %llu",
+		     (unsigned long long)m->o.log_max_bytes, (unsigned long long)next.log_max_bytes);
+	if (next.nbinaries != m->o.nbinaries || memcmp(ids, m->extra_bins, sizeof(ids[0]) * (size_t)next.nbinaries))
+		note(changes, sizeof(changes), "binaries %d -> %d", m->o.nbinaries, next.nbinaries);
+	if (next.verbose != m->o.verbose)
+		note(changes, sizeof(changes), "verbose %s", next.verbose ? "on" : "off");
+	/* Features: each attached or detached now; one that cannot be
+	 * attached stays off (said on stderr). */
+	unsigned want = next.features;
+
+	next.features = m->o.features;
+	if (opts_adopt(m, &next)) {
+		fprintf(stderr, "nodetap monitor: SIGHUP: out of memory; the configuration in force "
+			"stays\n");
+		log_config(m, "rejected", NULL, NULL, "out of memory");
+		m->reloads_failed++;
+		m->last_reload_ok = false;
+		nt_monconf_free(&c);
+		return;
+	}
+	nt_monconf_free(&c);
+	memcpy(m->extra_bins, ids, sizeof(ids[0]) * (size_t)next.nbinaries);
+	m->nextra = next.nbinaries;
+	/* A new sampling period: the samplers again (the BPF side does not
+	 * depend on it). */
+	if (resample && (set_feature(m, NT_MON_F_LOOP, false), set_feature(m, NT_MON_F_LOOP, true)))
+		note(changes, sizeof(changes), "loop could not be turned on again");
+	for (unsigned f = 1; f <= NT_MON_F_ALL; f <<= 1) {
+		bool on = want & f;
+
+		if (on == !!(m->o.features & f))
+			continue;
+		if (set_feature(m, f, on))
+			note(changes, sizeof(changes), "%s could not be turned on", feature_name(f));
+		else
+			note(changes, sizeof(changes), "%s %s", feature_name(f), on ? "on" : "off");
+	}
+	if (reopen_log) {
+		if (m->log)
+			fclose(m->log);
+		m->log = NULL;
+		log_open(m);
+	}
+	m->reloads_applied++;
+	m->last_reload_ok = true;
+	fprintf(stderr, "nodetap monitor: SIGHUP: configuration %s applied: %s\n",
+		m->cli.config_path, *changes ? changes : "no change");
+	log_config(m, "applied", changes, restart, NULL);
 }
 
 /* ---- options ---------------------------------------------------------------- */
@@ -766,6 +1098,7 @@ static const char monitor_help[] =
 "  nodetap monitor                         serve on 127.0.0.1:9464 until SIGTERM\n"
 "  nodetap monitor --listen 0.0.0.0:9464 --top 50 --grace 300\n"
 "  nodetap monitor --log /var/log/nodetap/events.jsonl\n"
+"  nodetap monitor --config /etc/nodetap/monitor.conf    (systemctl reload: SIGHUP)\n"
 "  curl -s 127.0.0.1:9464/metrics | grep nodetap_dns_lookups_total\n"
 "\n"
 "What it measures (docs/monitor.md lists every metric):\n"
@@ -773,8 +1106,10 @@ static const char monitor_help[] =
 "  nodetap_tcp_connects_total{pid,comm,daddr,dport,result},\n"
 "  nodetap_tcp_connect_duration_seconds{pid,comm,dport}, nodetap_tcp_retransmits_total,\n"
 "  nodetap_tcp_resets_total{direction}, nodetap_tcp_connections_closed_total,\n"
-"  nodetap_tcp_{sent,received}_bytes_total, nodetap_event_loop_lag_seconds,\n"
-"  nodetap_lost_events_total{reason}, process_cpu_seconds_total,\n"
+"  nodetap_tcp_{sent,received}_bytes_total,\n"
+"  nodetap_event_loop_lag_seconds{pid,comm,thread} (thread: main, or worker for the\n"
+"  worker_threads loops of the process), nodetap_lost_events_total{reason},\n"
+"  nodetap_feature_enabled{feature}, process_cpu_seconds_total,\n"
 "  process_resident_memory_bytes. Counters only grow while a process lives; its\n"
 "  series leave the output --grace seconds after it exits.\n"
 "\n"
@@ -790,17 +1125,40 @@ static const char monitor_help[] =
 "      --log FILE           JSON lines: processes appearing and leaving, probes\n"
 "                           (docs/json.md); FILE.1 keeps the previous file\n"
 "      --log-max-bytes N    rotate FILE past N bytes (default 10485760)\n"
+"      --dns on|off         lookups: uprobes on uv_getaddrinfo (default on)\n"
+"      --connect on|off     connects (default on)\n"
+"      --tcp on|off         TCP lifetimes, bytes, retransmits, resets (default on)\n"
+"      --loop on|off        event-loop lag: the CPU-clock sampler (default on)\n"
+"      --config FILE        the options from FILE, one 'key = value' a line, the keys\n"
+"                           as the long options above ('top = 50', 'dns = off',\n"
+"                           '# comment'); the command line wins over the file;\n"
+"                           re-read on SIGHUP (docs/monitor.md#configuration-file)\n"
 "  -d, --duration SECONDS   stop after SECONDS (tests)\n"
 "  -v, --verbose            say where each probe went and each process found\n"
 "  -h, --help               this help\n"
 "\n"
-"Signals: SIGTERM or SIGINT detach every probe and exit 0; SIGHUP rescans /proc for\n"
-"node processes and reopens the --log file (after logrotate).\n"
+"Signals: SIGTERM or SIGINT detach every probe and exit 0. SIGHUP rescans /proc for\n"
+"node processes, reopens the --log file (after logrotate) and re-reads --config:\n"
+"top, grace, freq, log, log-max-bytes, binary, verbose and the probes on/off\n"
+"apply at once; listen needs a restart (said so); a file with an error changes\n"
+"nothing (said so, with FILE:LINE).\n"
 "Cost: uprobes on uv_getaddrinfo trap in every process of a traced node binary\n"
 "(about 3 us a lookup each); connects use a kernel tracepoint; loop lag a sampler.\n"
 "Exit status: 0 after SIGTERM/SIGINT or -d, 1 runtime failure, 2 usage error.\n";
 
-enum { OPT_LISTEN = 5000, OPT_TOP, OPT_GRACE, OPT_FREQ, OPT_BINARY, OPT_LOG, OPT_LOG_MAX };
+enum { OPT_LISTEN = 5000, OPT_TOP, OPT_GRACE, OPT_FREQ, OPT_BINARY, OPT_LOG, OPT_LOG_MAX,
+       OPT_CONFIG, OPT_DNS, OPT_CONNECT, OPT_TCP, OPT_LOOP };
+
+/* --dns on|off and the like. */
+static int feature_opt(struct nt_monitor_opts *o, const char *name, unsigned f, const char *val)
+{
+	bool on;
+
+	if (nt_monconf_parse_bool(val, &on))
+		return nt_usage_error("monitor", "--%s '%s': on or off", name, val);
+	o->features = on ? o->features | f : o->features & ~f;
+	return 0;
+}
 
 int nt_monitor_parse(int argc, char **argv, struct nt_monitor_opts *o)
 {
@@ -812,6 +1170,11 @@ int nt_monitor_parse(int argc, char **argv, struct nt_monitor_opts *o)
 		{ "binary", required_argument, NULL, OPT_BINARY },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "log-max-bytes", required_argument, NULL, OPT_LOG_MAX },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "dns", required_argument, NULL, OPT_DNS },
+		{ "connect", required_argument, NULL, OPT_CONNECT },
+		{ "tcp", required_argument, NULL, OPT_TCP },
+		{ "loop", required_argument, NULL, OPT_LOOP },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -827,43 +1190,76 @@ int nt_monitor_parse(int argc, char **argv, struct nt_monitor_opts *o)
 	o->grace_ns = NT_MONITOR_DEFAULT_GRACE * 1000000000ULL;
 	o->freq = NT_MONITOR_DEFAULT_FREQ;
 	o->log_max_bytes = NT_MONITOR_DEFAULT_LOG_MAX;
+	o->features = NT_MON_F_ALL;
 	optind = 0;   /* getopt may have run before (unit tests) */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:d:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LISTEN:
 			o->listen = optarg;
+			o->set |= 1u << NT_MK_LISTEN;
 			break;
 		case OPT_TOP:
 			if (nt_parse_uint(optarg, 1, NT_MONITOR_MAX_TOP, &o->top))
 				return nt_usage_error("monitor", "--top '%s': a whole number from 1 to %d",
 						      optarg, NT_MONITOR_MAX_TOP);
+			o->set |= 1u << NT_MK_TOP;
 			break;
 		case OPT_GRACE:
 			if (nt_parse_uint(optarg, 0, NT_DURATION_MAX, &v))
 				return nt_usage_error("monitor", "--grace '%s': seconds, from 0 to %u",
 						      optarg, NT_DURATION_MAX);
 			o->grace_ns = v * 1000000000ULL;
+			o->set |= 1u << NT_MK_GRACE;
 			break;
 		case OPT_FREQ:
 			if (nt_parse_uint(optarg, 1, NT_MONITOR_MAX_FREQ, &o->freq))
 				return nt_usage_error("monitor", "--freq '%s': Hz, from 1 to %d", optarg,
 						      NT_MONITOR_MAX_FREQ);
+			o->set |= 1u << NT_MK_FREQ;
 			break;
 		case OPT_BINARY:
 			if (o->nbinaries >= NT_MAX_BINARIES)
 				return nt_usage_error("monitor", "at most %d --binary", NT_MAX_BINARIES);
 			o->binaries[o->nbinaries++] = optarg;
+			o->set |= 1u << NT_MK_BINARY;
 			break;
 		case OPT_LOG:
 			if (!*optarg)
 				return nt_usage_error("monitor", "--log needs a file name");
 			o->log_path = optarg;
+			o->set |= 1u << NT_MK_LOG;
 			break;
 		case OPT_LOG_MAX:
 			if (nt_parse_uint(optarg, 4096, UINT64_MAX / 2, &o->log_max_bytes))
 				return nt_usage_error("monitor", "--log-max-bytes '%s': bytes, at least 4096",
 						      optarg);
+			o->set |= 1u << NT_MK_LOG_MAX;
+			break;
+		case OPT_CONFIG:
+			if (!*optarg)
+				return nt_usage_error("monitor", "--config needs a file name");
+			o->config_path = optarg;
+			break;
+		case OPT_DNS:
+			if (feature_opt(o, "dns", NT_MON_F_DNS, optarg))
+				return NT_EXIT_USAGE;
+			o->set |= 1u << NT_MK_DNS;
+			break;
+		case OPT_CONNECT:
+			if (feature_opt(o, "connect", NT_MON_F_CONNECT, optarg))
+				return NT_EXIT_USAGE;
+			o->set |= 1u << NT_MK_CONNECT;
+			break;
+		case OPT_TCP:
+			if (feature_opt(o, "tcp", NT_MON_F_TCP, optarg))
+				return NT_EXIT_USAGE;
+			o->set |= 1u << NT_MK_TCP;
+			break;
+		case OPT_LOOP:
+			if (feature_opt(o, "loop", NT_MON_F_LOOP, optarg))
+				return NT_EXIT_USAGE;
+			o->set |= 1u << NT_MK_LOOP;
 			break;
 		case 'd':
 			if (nt_parse_uint(optarg, 1, NT_DURATION_MAX, &o->duration_s))
@@ -872,6 +1268,7 @@ int nt_monitor_parse(int argc, char **argv, struct nt_monitor_opts *o)
 			break;
 		case 'v':
 			o->verbose = true;
+			o->set |= 1u << NT_MK_VERBOSE;
 			break;
 		case 'h':
 			fputs(monitor_help, stdout);
@@ -895,7 +1292,10 @@ int nt_monitor_parse(int argc, char **argv, struct nt_monitor_opts *o)
 static int load(struct monitor *m)
 {
 	struct nt_opts bo = { .cmd = "monitor", .verbose = m->o.verbose };
+	unsigned want = m->o.features;
 	int rc;
+
+	m->o.features = 0;   /* what is attached */
 
 	if ((rc = nt_bpf_setup(&bo)))
 		return rc;
@@ -944,33 +1344,15 @@ static int load(struct monitor *m)
 			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
 		return NT_EXIT_RUNTIME;
 	}
-	m->state_link = bpf_program__attach(m->conn->progs.conn_state_change);
-	if (!m->state_link) {
-		fprintf(stderr, "nodetap monitor: attaching raw tracepoint inet_sock_set_state: %s\n",
-			strerror(errno));
-		return NT_EXIT_RUNTIME;
-	}
-	/* tcp: the end of a connection first (see tcp.c), then the rest. */
-	struct bpf_program *tcp_progs[] = { m->tcp->progs.tcp_destroy, m->tcp->progs.tcp_set_state,
-					    m->tcp->progs.tcp_retransmit, m->tcp->progs.tcp_rst_out,
-					    m->tcp->progs.tcp_rst_in };
-	for (int i = 0; i < 5; i++) {
-		m->tcp_links[i] = bpf_program__attach(tcp_progs[i]);
-		if (!m->tcp_links[i]) {
-			fprintf(stderr, "nodetap monitor: attaching raw tracepoint for %s: %s\n",
-				bpf_program__name(tcp_progs[i]), strerror(errno));
-			return NT_EXIT_RUNTIME;
-		}
-	}
 	m->exec_link = bpf_program__attach(m->loop->progs.loop_exec);
 	if (!m->exec_link) {
 		fprintf(stderr, "nodetap monitor: attaching raw tracepoint sched_process_exec: %s "
 			"(new node processes would go unseen)\n", strerror(errno));
 		return NT_EXIT_RUNTIME;
 	}
-	if (nt_samplers_open("monitor", m->loop->progs.loop_sample, 1000000000ULL / m->o.freq,
-			     &m->samplers))
-		return NT_EXIT_RUNTIME;
+	for (unsigned f = 1; f <= NT_MON_F_ALL; f <<= 1)
+		if ((want & f) && set_feature(m, f, true))
+			return NT_EXIT_RUNTIME;
 	m->rb = ring_buffer__new(bpf_map__fd(m->loop->maps.events), on_ring_event, m, NULL);
 	if (!m->rb) {
 		fprintf(stderr, "nodetap monitor: ring buffer: %s\n", strerror(errno));
@@ -982,17 +1364,13 @@ static int load(struct monitor *m)
 static void cleanup(struct monitor *m)
 {
 	ring_buffer__free(m->rb);
-	nt_samplers_close(&m->samplers);
+	for (unsigned f = 1; f <= NT_MON_F_ALL; f <<= 1)
+		set_feature(m, f, false);
 	bpf_link__destroy(m->exec_link);
-	bpf_link__destroy(m->state_link);
-	for (int i = 0; i < 5; i++)
-		bpf_link__destroy(m->tcp_links[i]);
-	for (int i = 0; i < m->nbins; i++)
-		nt_probes_destroy(&m->bins[i].probes);
-	free(m->bins);
 	for (int i = 0; i < m->nprocs; i++) {
 		free(m->procs[i]->hosts);
 		free(m->procs[i]->dests);
+		nt_monitor_free_workers(m->procs[i]);
 		free(m->procs[i]);
 	}
 	free(m->procs);
@@ -1005,6 +1383,7 @@ static void cleanup(struct monitor *m)
 	nt_snap_free(&m->conn_snap);
 	if (m->log)
 		fclose(m->log);
+	opts_release(m);
 	pthread_mutex_destroy(&m->lock);
 }
 
@@ -1018,21 +1397,45 @@ int cmd_monitor(int argc, char **argv)
 	char why[256];
 	int rc;
 
-	rc = nt_monitor_parse(argc, argv, &m.o);
+	rc = nt_monitor_parse(argc, argv, &m.cli);
 	if (rc)
 		return rc < 0 ? NT_EXIT_OK : rc;
 	pthread_mutex_init(&m.lock, NULL);
 	m.self = getpid();
-	for (int i = 0; i < m.o.nbinaries; i++) {
-		struct stat st;
+	m.last_reload_ok = true;
+	/* The options in force: the command line over the file. */
+	{
+		struct nt_monconf c;
+		struct nt_monitor_opts o;
+		char err[NT_MONCONF_ERR_LEN];
 
-		if (stat(m.o.binaries[i], &st)) {
-			fprintf(stderr, "nodetap monitor: --binary %s: %s\n", m.o.binaries[i], strerror(errno));
+		if (m.cli.config_path && nt_monconf_load(m.cli.config_path, &c, err, sizeof(err))) {
+			nt_monconf_free(&c);
+			rc = nt_usage_error("monitor", "--config %s", err);
+			goto out;
+		}
+		if (m.cli.config_path)
+			say_overridden(&m, &c, "");
+		nt_monconf_merge(&m.cli, m.cli.config_path ? &c : NULL, &o);
+		rc = opts_adopt(&m, &o);
+		if (m.cli.config_path)
+			nt_monconf_free(&c);
+		if (rc) {
+			fprintf(stderr, "nodetap monitor: out of memory\n");
 			rc = NT_EXIT_RUNTIME;
 			goto out;
 		}
-		m.extra_bins[m.nextra].dev = st.st_dev;
-		m.extra_bins[m.nextra++].ino = st.st_ino;
+		if (stat_binaries(&m.o, m.extra_bins, err, sizeof(err))) {
+			/* "--binary X: ..." from the command line, "--config
+			 * FILE: binary X: ..." from the file. */
+			if (m.cli.nbinaries)
+				fprintf(stderr, "nodetap monitor: --%s\n", err);
+			else
+				fprintf(stderr, "nodetap monitor: --config %s: %s\n", m.cli.config_path, err);
+			rc = NT_EXIT_RUNTIME;
+			goto out;
+		}
+		m.nextra = m.o.nbinaries;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "nodetap monitor: must run as root (it loads BPF programs and places "
@@ -1096,11 +1499,14 @@ int cmd_monitor(int argc, char **argv)
 		if (hup_signal) {
 			hup_signal = 0;
 			pthread_mutex_lock(&m.lock);
-			fprintf(stderr, "nodetap monitor: SIGHUP: rescanning processes, reopening the log\n");
+			fprintf(stderr, "nodetap monitor: SIGHUP: %srescanning processes, reopening "
+				"the log\n", m.cli.config_path ? "reloading the configuration, " : "");
 			if (m.log)
 				fclose(m.log);
 			m.log = NULL;
 			log_open(&m);
+			if (m.cli.config_path)
+				reload(&m);
 			full_scan(&m);
 			pthread_mutex_unlock(&m.lock);
 		}

@@ -277,43 +277,84 @@ static void render_tcp(struct monitor *m, struct nt_prom *out)
 	}
 }
 
+/* Adds the sampler's histogram of the loop of thread TID (a loop of P) to
+ * HIST; returns whether there was one. */
+static bool add_loop_hist(int fd, const struct mproc *p, pid_t tid, unsigned long long *hist,
+			  unsigned long long *read_errors)
+{
+	__u32 key = (__u32)tid;
+	struct loop_val v;
+
+	if (bpf_map_lookup_elem(fd, &key, &v) || v.pid != (__u32)p->pid)
+		return false;
+	for (int j = 0; j < NT_HIST_SLOTS; j++)
+		hist[j] += v.hist[j];
+	*read_errors += v.read_errors;
+	return true;
+}
+
+static bool any_in(const unsigned long long *hist)
+{
+	for (int j = 0; j < NT_HIST_SLOTS; j++)
+		if (hist[j])
+			return true;
+	return false;
+}
+
 static void render_loop(struct monitor *m, struct nt_prom *out, unsigned long long *read_errors)
 {
 	int fd = bpf_map__fd(m->loop->maps.loops);
 
 	nt_prom_family(out, "nodetap_event_loop_lag_seconds", "histogram",
-		       "How long the main event loop's current iteration had run, at each CPU-clock "
-		       "sample that found its thread running (not waiting for events); no _sum: the "
-		       "sampler keeps none.");
+		       "How long an event loop's current iteration had run, at each CPU-clock sample "
+		       "that found its thread running (not waiting for events): thread=\"main\" the "
+		       "main loop, thread=\"worker\" the loops of worker_threads Workers summed; no "
+		       "_sum: the sampler keeps none.");
 	for (int i = 0; i < m->nprocs; i++) {
 		const struct mproc *p = m->procs[i];
-		unsigned long long hist[NT_HIST_SLOTS];
-		__u32 key = (__u32)p->pid;
-		struct loop_val v;
+		unsigned long long hist[NT_HIST_SLOTS], whist[NT_HIST_SLOTS];
 		char pidbuf[16];
-		struct nt_prom_label l[] = { PID_LABELS(p, pidbuf) };
-		bool any = false;
+		struct nt_prom_label l[] = { PID_LABELS(p, pidbuf), { "thread", "main", 4 } };
+		bool any = false, wany = false;
 
 		memcpy(hist, p->lag_prev, sizeof(hist));
-		if (p->loop == L_ACTIVE && !bpf_map_lookup_elem(fd, &key, &v) && v.pid == key) {
-			for (int j = 0; j < NT_HIST_SLOTS; j++)
-				hist[j] += v.hist[j];
-			*read_errors += v.read_errors;
-			any = true;
-		}
-		for (int j = 0; j < NT_HIST_SLOTS && !any; j++)
-			any = hist[j] != 0;
-		if (!any)
+		memcpy(whist, p->worker_lag_prev, sizeof(whist));
+		if (p->loop == L_ACTIVE)
+			any = add_loop_hist(fd, p, p->pid, hist, read_errors);
+		for (int w = 0; w < p->nworkers; w++)
+			wany |= add_loop_hist(fd, p, p->workers[w], whist, read_errors);
+		any = any || any_in(hist);
+		wany = wany || any_in(whist);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", p->pid);
+		/* Histograms without _sum (see the HELP text). */
+		if (any)
+			nt_prom_hist_log2(out, "nodetap_event_loop_lag_seconds", l, 3, hist, NT_HIST_SLOTS, NAN);
+		l[2].value = "worker";
+		l[2].maxlen = 6;
+		if (wany)
+			nt_prom_hist_log2(out, "nodetap_event_loop_lag_seconds", l, 3, whist, NT_HIST_SLOTS, NAN);
+	}
+	nt_prom_family(out, "nodetap_event_loop_workers", "gauge",
+		       "Loops of worker_threads Workers being sampled now, per process whose main "
+		       "loop is (found while they wait for events, within 5 s).");
+	for (int i = 0; i < m->nprocs; i++) {
+		const struct mproc *p = m->procs[i];
+		char pidbuf[16];
+		struct nt_prom_label l[] = { PID_LABELS(p, pidbuf) };
+
+		if (p->exited_ns || p->loop != L_ACTIVE)
 			continue;
 		snprintf(pidbuf, sizeof(pidbuf), "%d", p->pid);
-		/* Histogram without _sum: emitted by hand through the helper,
-		 * which writes one; see the HELP text. */
-		nt_prom_hist_log2(out, "nodetap_event_loop_lag_seconds", l, 2, hist, NT_HIST_SLOTS, NAN);
+		nt_prom_u64(out, "nodetap_event_loop_workers", l, 2, (unsigned long long)p->nworkers);
 	}
 }
 
 static void render_self(struct monitor *m, struct nt_prom *out, unsigned long long read_errors)
 {
+	static const struct { const char *name; unsigned bit; } features[] = {
+		{ "dns", NT_MON_F_DNS }, { "connect", NT_MON_F_CONNECT },
+		{ "tcp", NT_MON_F_TCP }, { "loop", NT_MON_F_LOOP },
+	};
 	unsigned long long losses[NT_LOSS_MAX] = { 0 };
 	struct rusage ru;
 	long pages = 0;
@@ -355,6 +396,29 @@ static void render_self(struct monitor *m, struct nt_prom *out, unsigned long lo
 		nt_prom_u64(out, "nodetap_uprobes", l, 1, (unsigned long long)placed);
 		l[0].value = "failed";
 		nt_prom_u64(out, "nodetap_uprobes", l, 1, (unsigned long long)failed);
+	}
+	nt_prom_family(out, "nodetap_feature_enabled", "gauge",
+		       "Probes of each feature attached now (1) or not (0): --dns, --connect, --tcp, "
+		       "--loop, or the --config file.");
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		struct nt_prom_label l[] = { { "feature", features[i].name, strlen(features[i].name) } };
+
+		nt_prom_u64(out, "nodetap_feature_enabled", l, 1, !!(m->o.features & features[i].bit));
+	}
+	if (m->cli.config_path) {
+		struct nt_prom_label l[] = { { "result", "applied", 7 } };
+
+		nt_prom_family(out, "nodetap_config_reloads_total", "counter",
+			       "Reloads of the --config file (SIGHUP): applied, or rejected for an "
+			       "error (the configuration in force stays).");
+		nt_prom_u64(out, "nodetap_config_reloads_total", l, 1, m->reloads_applied);
+		l[0].value = "rejected";
+		l[0].maxlen = 8;
+		nt_prom_u64(out, "nodetap_config_reloads_total", l, 1, m->reloads_failed);
+		nt_prom_family(out, "nodetap_config_last_reload_successful", "gauge",
+			       "Whether the last reload of the --config file was applied (1) or "
+			       "rejected (0); 1 before any.");
+		nt_prom_u64(out, "nodetap_config_last_reload_successful", NULL, 0, m->last_reload_ok);
 	}
 	if (!getrusage(RUSAGE_SELF, &ru)) {
 		nt_prom_family(out, "process_cpu_seconds_total", "counter",

@@ -24,7 +24,7 @@ max_len() {
 	case $1 in
 	elfsym) echo 32768 ;;
 	perfmap | procmaps) echo 16384 ;;
-	kallsyms) echo 8192 ;;
+	kallsyms | monconf) echo 8192 ;;
 	uvlocate) echo 2048 ;;
 	textparse) echo 64 ;;
 	*) echo 4096 ;;

@@ -30,6 +30,21 @@ expect 2 "unknown option '-p'" monitor -p 1
 expect 2 "unexpected argument '5' \(monitor watches every node process" monitor 5
 expect 2 "unknown option '--frobnicate'" monitor --frobnicate
 expect 1 "--binary /nonexistent/node: No such file or directory" monitor --binary /nonexistent/node
+expect 2 "--dns 'maybe': on or off" monitor --dns maybe
+# --config: the file's errors name FILE:LINE, before anything is loaded.
+printf '# ok so far\ntop = 5\n\ntopp = 3\n' >"$TEST_TMP/unknown.conf"
+expect 2 "--config $TEST_TMP/unknown.conf:4: unknown key 'topp' \(keys: listen, top," monitor --config "$TEST_TMP/unknown.conf"
+printf 'grace = soon\n' >"$TEST_TMP/value.conf"
+expect 2 "--config $TEST_TMP/value.conf:1: grace = 'soon': not seconds" monitor --config "$TEST_TMP/value.conf"
+printf 'log = /x\nlog = /y\n' >"$TEST_TMP/twice.conf"
+expect 2 "twice.conf:2: log given again \(first on line 1\): keep one" monitor --config "$TEST_TMP/twice.conf"
+head -c 5000 /dev/zero | tr '\0' x >"$TEST_TMP/long.conf"
+expect 2 "long.conf:1: a line longer than 4096 bytes" monitor --config "$TEST_TMP/long.conf"
+expect 2 "--config /nonexistent.conf: No such file or directory" monitor --config /nonexistent.conf
+expect 2 "--config $TEST_TMP: not a regular file" monitor --config "$TEST_TMP"
+printf 'binary = /nonexistent/node\n' >"$TEST_TMP/binary.conf"
+expect 1 "--config $TEST_TMP/binary.conf: binary /nonexistent/node: No such file or directory" \
+	monitor --config "$TEST_TMP/binary.conf"
 
 # Not root: refused before anything is loaded.
 rc=0
@@ -50,7 +65,7 @@ expect 1 "cannot serve on 127.0.0.1:$(cat "$TEST_TMP/port"): .*choose one with -
 # --help: examples, the metrics, the options.
 "$NT" monitor --help >"$TEST_TMP/help" || fail "nodetap monitor --help failed"
 for s in "Examples:" "nodetap_dns_lookups_total{pid,comm,host,result}" "--listen ADDR:PORT" \
-	"--grace SECONDS" "--top N" "SIGHUP"; do
+	"--grace SECONDS" "--top N" "SIGHUP" "--config FILE" "/etc/nodetap/monitor.conf"; do
 	assert_contains "$s" "$(cat "$TEST_TMP/help")" "monitor --help"
 done
 assert_match "monitor +the always-on agent" "$("$NT" --help)" "nodetap --help lists monitor"

@@ -26,7 +26,7 @@ read -r apid port <"$TEST_TMP/ready"
 assert_eq "$app" "$apid" "app pid"
 series() { echo "$1\\{pid=\"$app\",comm=\"[^\"]*\"${2:-}\\}"; }
 # Its main loop found (the lag histogram shows) before it starts working.
-found() { test -n "$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_count)")"; }
+found() { test -n "$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_count ',thread="main"')")"; }
 wait_for 30 "pid $app in /metrics" found
 touch "$TEST_TMP/go"
 wait_for 30 "the app done" test -s "$TEST_TMP/done"
@@ -42,8 +42,8 @@ assert_eq $K "$(nt_metric_re "$(series nodetap_dns_lookup_duration_seconds_count
 assert_eq $K "$(nt_metric_re "$(series nodetap_tcp_connect_duration_seconds_count ",dport=\"$port\"")")" "connects timed"
 # The busy wait (1 s of wall time, however little CPU a loaded machine
 # gives it): the sampler saw the loop's iteration run past 32 ms.
-total=$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_bucket ',le="\+Inf"')")
-short=$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_bucket ',le="0\.032768"')")
+total=$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_bucket ',thread="main",le="\+Inf"')")
+short=$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_bucket ',thread="main",le="0\.032768"')")
 log "lag samples: $total, of them over 32 ms: $((total - short))"
 assert_ge $((total - short)) 1 "lag samples over 32 ms during a 1 s busy wait"
 
@@ -55,7 +55,7 @@ absent() { ! present; }
 wait_for $((GRACE + 20)) "pid $app leaving /metrics after --grace $GRACE" absent
 stayed=$(($(now_ms) - gone_at))
 assert_ge $stayed $((GRACE * 1000 - 500)) "ms pid $app stayed in /metrics after it exited"
-assert_eq "" "$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_count)")" "lag series after the grace period"
+assert_eq "" "$(nt_metric_re "$(series nodetap_event_loop_lag_seconds_count ',thread="[a-z]*"')")" "lag series after the grace period"
 
 # SIGTERM: exit 0, and this monitor's programs and links are gone.
 progs=$(ids_of prog) links=$(ids_of link)
