@@ -8,6 +8,7 @@
  *   uv-block COUNT MS [GO_FILE]
  * Prints its pid; with GO_FILE it waits (at most 20 s) for GO_FILE to exist
  * before the first timer. Prints {"blocks_ms":[...]} at the end. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -53,7 +54,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: uv-block COUNT MS [GO_FILE]\n");
 		return 2;
 	}
-	printf("%d\n", getpid());
+	/* The pid, then the default loop's address: the ground truth for
+	 * where nodetap should find it. */
+	printf("%d\n%#lx\n", getpid(), (unsigned long)(uintptr_t)uv_default_loop());
 	fflush(stdout);
 	uv_timer_init(uv_default_loop(), &timer);
 	for (int i = 0; argc > 3 && i < 2000 && access(argv[3], F_OK); i++)
