@@ -261,6 +261,8 @@ struct nt_symbolizer {
 	struct nt_symbolizer_stats st;
 };
 
+static void perfmap_open(struct nt_symbolizer *s, struct proc *p, bool noted);
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -564,11 +566,20 @@ int nt_symbolizer_note_pid(struct nt_symbolizer *s, int pid)
 	r = read_identity(pid, &id);
 	if (r)
 		return r;       /* gone: keep whatever was noted before */
-	if (p->have_ident && same_identity(&p->ident, &id))
-		return p->have_maps ? 0 : read_maps(s, p);
-	if (p->have_ident)
-		proc_reset(p);  /* exec'ed, or a new process with this pid */
-	return snapshot(s, p, &id);
+	if (p->have_ident && same_identity(&p->ident, &id)) {
+		r = p->have_maps ? 0 : read_maps(s, p);
+	} else {
+		if (p->have_ident)
+			proc_reset(p);  /* exec'ed, or a new process with this pid */
+		r = snapshot(s, p, &id);
+	}
+	/* Hold the perf map open from now on, while the process is alive:
+	 * frames are often named only at the report, after it exited, and by
+	 * then /tmp/perf-PID.map may have been removed (a wrapper or a tmp
+	 * cleaner removes the maps of exited processes). An open fd still
+	 * reads an unlinked file, and reads it again as it grows. */
+	perfmap_open(s, p, true);
+	return r;
 }
 
 /* An address fell in no mapping: if the process still runs the same image
@@ -857,8 +868,6 @@ static int perfmap_refresh(struct nt_symbolizer *s, struct proc *p)
 	return r;
 }
 
-/* Open P's perf map if there is none yet (a missing file is retried at most
- * once a second; a refused one not at all) and read what is new. */
 /* Is the perf map at PATH older than process P? Then an earlier process
  * with the same pid left it (V8 never removes them, and a node without
  * --perf-basic-prof writes none): its names belong to other code. The
@@ -899,7 +908,13 @@ static bool perfmap_stale(const struct proc *p, const char *path)
 	return (double)st.st_mtime + 1.0 < started;
 }
 
-static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
+/* Open P's perf map if there is none yet and read it. A refused one is not
+ * tried again. A missing one is tried again at most once a second when a
+ * frame is named (NOTED false: that may happen per frame), but at every
+ * note of the process (NOTED: once per new stack or event at most), which
+ * does not delay the next try from naming: a note before V8 created its
+ * map must not keep the report, a moment later, from opening it. */
+static void perfmap_open(struct nt_symbolizer *s, struct proc *p, bool noted)
 {
 	char path[64], err[512];
 	struct nt_perfmap **v;
@@ -908,10 +923,12 @@ static void perfmap_open(struct nt_symbolizer *s, struct proc *p)
 
 	if (p->pm || p->pm_refused || p->root_fd < 0 || !p->have_uid)
 		return;
-	now = now_ns();
-	if (now < p->pm_next_try_ns)
-		return;
-	p->pm_next_try_ns = now + RETRY_NS;
+	if (!noted) {
+		now = now_ns();
+		if (now < p->pm_next_try_ns)
+			return;
+		p->pm_next_try_ns = now + RETRY_NS;
+	}
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", p->nspid);
 	if (perfmap_stale(p, path))
 		return;   /* as if absent: tried again later, in case V8 rewrites it */
@@ -940,7 +957,7 @@ static bool name_from_perfmap(struct nt_symbolizer *s, struct proc *p, uint64_t 
 {
 	const struct nt_perfmap_sym *sym;
 
-	perfmap_open(s, p);
+	perfmap_open(s, p, false);
 	if (!p->pm)
 		return false;
 	sym = nt_perfmap_find(p->pm, addr);

@@ -302,7 +302,7 @@ TEST(symbolize_exited_process)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	/* Gone: the snapshot and the remembered root still name frames. The
-	 * perf map and the ELF file are first opened now. */
+	 * perf map was opened at the note; the ELF file is first opened now. */
 	CHECK(nt_symbolizer_note_pid(s, pid) < 0);
 	nt_symbolize_user(s, pid, jit + 4, &f);
 	CHECK_EQ_INT(f.kind, NT_FRAME_JS);
@@ -316,6 +316,38 @@ TEST(symbolize_exited_process)
 	nt_symbolizer_free(s);
 	nt_symbolizer_free(late);
 	remove_perfmap(pid);
+	munmap((void *)(uintptr_t)jit, 4096);
+}
+
+/* Regression: frames are named at the report, after the process exited;
+ * by then its /tmp/perf-PID.map may be gone (something removes the maps of
+ * exited processes: the test runner of a parallel suite did, leaving dns
+ * --stacks with "[jit]+0x..." frames). The map held open since the note
+ * still names them, including lines written after the note. */
+TEST(symbolize_perfmap_removed_after_exit)
+{
+	struct nt_symbolizer *s = nt_symbolizer_new();
+	uint64_t jit = map_jit(4096);
+	struct nt_frame f;
+	char line[128];
+	int ready[2];
+	pid_t pid = spawn_child(jit, ready);
+
+	wait_ready(ready);
+	CHECK_EQ_INT(nt_symbolizer_note_pid(s, pid), 0);
+	/* Compiled after the note, as V8 goes on writing. */
+	snprintf(line, sizeof(line), "%" PRIx64 " 40 JS:*laterFn /srv/c.js:2:1\n", jit + 0x100);
+	write_perfmap(pid, line);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	remove_perfmap(pid);
+	nt_symbolize_user(s, pid, jit + 4, &f);
+	CHECK_EQ_INT(f.kind, NT_FRAME_JS);
+	CHECK_EQ_STR(f.name, "childFn /srv/c.js:1:1");
+	nt_symbolize_user(s, pid, jit + 0x104, &f);
+	CHECK_EQ_INT(f.kind, NT_FRAME_JS);
+	CHECK_EQ_STR(f.name, "laterFn /srv/c.js:2:1");
+	nt_symbolizer_free(s);
 	munmap((void *)(uintptr_t)jit, 4096);
 }
 
