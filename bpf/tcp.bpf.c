@@ -95,7 +95,11 @@ struct {
  * identity, from node_files, or by name: "node", "nodejs", "node22", ...) and
  * removes one that runs something else; fork gives the child its parent's
  * membership, which also clears a reused pid. LRU: entries of exited
- * processes are never looked up again and go first. */
+ * processes are never looked up again and go first. Not harmless: evicting
+ * a live node process (after 16384 others since its last traced socket
+ * event, exited ones included, as nothing removes them at exit) stops
+ * tracing its connections, uncounted. Counting it would need an exit hook
+ * removing entries (then a plain HASH, its refused inserts counted). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
