@@ -68,7 +68,10 @@ struct {
 } conns SEC(".maps");
 
 /* Trace mode: whose a socket is, from its connect or accept to its close,
- * for its state changes (which may run in softirq context). */
+ * for its state changes (which may run in softirq context). LRU, so that
+ * sockets whose close was missed go first; evicting a live one (more than
+ * 65536 traced sockets open at once) loses its later state events
+ * uncounted: emit_state cannot tell it from a socket nobody traces. */
 struct sock_owner {
 	__u32 pid, tid;
 };
@@ -80,7 +83,10 @@ struct {
 	__type(value, struct sock_owner);
 } trace_socks SEC(".maps");
 
-/* What a lookup resolved an address to, per process; the oldest go first. */
+/* What a lookup resolved an address to, per process; the oldest go first.
+ * An attribution cache, LRU by design: an address nobody connects to stays
+ * until evicted, and an evicted one costs a later connect its hostname and
+ * origin stack, never its count. */
 struct resolved_key {
 	__u32 pid;
 	__u32 family;
@@ -101,7 +107,10 @@ struct {
 	__type(value, struct resolved_val);
 } resolved SEC(".maps");
 
-/* The lookup whose completion (and so callback) a thread is running. */
+/* The lookup whose completion (and so callback) a thread is running.
+ * Attribution only, deleted when the completion returns: an eviction (4096
+ * threads in lookup callbacks at once) costs a connect its hostname, never
+ * its count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -110,7 +119,10 @@ struct {
 } in_callback SEC(".maps");
 
 /* The stack at uv_getaddrinfo (and in trace mode its start), by (pid,
- * request), until its completion. */
+ * request), until its completion. LRU, so that the entries of lookups that
+ * never complete (their process killed) go first; an entry evicted while
+ * its lookup is in flight is counted by its completion, as
+ * unmatched_completions (origin_done). */
 struct lookup_key {
 	__u32 pid;
 	__u32 pad;
@@ -131,7 +143,8 @@ struct {
 } lookups SEC(".maps");
 
 /* Threads inside node::TCPWrap::Connect: the connect() that follows is
- * node's. */
+ * node's. Attribution only (via_node, and only if at most 1 s old): an
+ * evicted mark makes a connect not via_node, never uncounted. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -141,7 +154,9 @@ struct {
 
 /* Trace mode with callbacks: the data pointer of the uv_connect_t a thread
  * is connecting with (node's ConnectWrap, the `this` of the MakeCallback
- * that runs its oncomplete), from uv_tcp_connect to its connect(). */
+ * that runs its oncomplete), from uv_tcp_connect to its connect().
+ * Attribution only (a connect's link to its callback), per thread and
+ * short-lived: an eviction costs that link, never the connect. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -238,11 +253,14 @@ int BPF_KPROBE(origin_start, void *loop, void *req)
 	mark_node(pid);
 	if (!nt_pid_traced(pid))
 		return 0;
+	if (!capture_stacks && !trace_mode)
+		return 0;
 	v.start_ns = bpf_ktime_get_ns();
 	v.tid = (__u32)bpf_get_current_pid_tgid();
-	v.stack = take_stack(ctx, pid);
-	if (v.stack >= 0 || trace_mode)
-		bpf_map_update_elem(&lookups, &k, &v, BPF_ANY);
+	v.stack = take_stack(ctx, pid);  /* -1 if it failed (counted there) */
+	/* Also without its stack: its completion must find it, or count a
+	 * loss (an entry evicted from this LRU map, see origin_done). */
+	bpf_map_update_elem(&lookups, &k, &v, BPF_ANY);
 	return 0;
 }
 
@@ -316,6 +334,12 @@ int BPF_KPROBE(origin_done, void *work, int status)
 	if (!nt_pid_traced(pid) || !(s = get_scratch()))
 		return 0;
 	v = bpf_map_lookup_elem(&lookups, &k);
+	/* Every lookup started while attached has its entry (with --stacks or
+	 * in trace mode): none is a lookup started before nodetap, or one
+	 * whose entry the LRU map evicted (more lookups in flight than it
+	 * holds): its origin stack (and trace event) is lost, and counted. */
+	if (!v && (capture_stacks || trace_mode))
+		nt_lose(NT_LOSS_UNMATCHED);
 	s->res.origin_stack = v ? v->stack : -1;
 	s->res.lookup_ns = v ? v->start_ns : 0;
 	s->res.host[0] = 0;

@@ -46,6 +46,34 @@ struct {
 	__type(value, struct tcp_conn);
 } conns SEC(".maps");
 
+/* Connections already counted as lost (inflight_full: conns was full when
+ * they began, or when one begun before nodetap was to be adopted), by
+ * struct sock pointer: later transitions would try to adopt them again,
+ * and count them again when conns is still full (or report a part of them
+ * when a slot freed up). Removed at CLOSE (or destroy). lost_marks counts
+ * the entries, so that the usual case (none) costs no lookup. A lost
+ * connection finding this map full too is counted again at its close. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u8);
+} lost_conns SEC(".maps");
+
+__s64 lost_marks = 0;
+
+static __always_inline bool lost_marked(__u64 key)
+{
+	return lost_marks > 0 && bpf_map_lookup_elem(&lost_conns, &key);
+}
+
+static __always_inline void lost_unmark(__u64 key)
+{
+	if (lost_marks > 0 && !bpf_map_delete_elem(&lost_conns, &key))
+		__sync_fetch_and_add(&lost_marks, -1);
+}
+
 /* Who listens on a port (per network namespace): accepted connections are
  * theirs. */
 struct {
@@ -67,7 +95,11 @@ struct {
  * identity, from node_files, or by name: "node", "nodejs", "node22", ...) and
  * removes one that runs something else; fork gives the child its parent's
  * membership, which also clears a reused pid. LRU: entries of exited
- * processes are never looked up again and go first. */
+ * processes are never looked up again and go first. Not harmless: evicting
+ * a live node process (after 16384 others since its last traced socket
+ * event, exited ones included, as nothing removes them at exit) stops
+ * tracing its connections, uncounted. Counting it would need an exit hook
+ * removing entries (then a plain HASH, its refused inserts counted). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -227,7 +259,13 @@ static __always_inline struct tcp_conn *conn_new(const struct sock *sk, __u32 pi
 		__builtin_memcpy(s->conn.comm, comm, sizeof(s->conn.comm));
 	read_addrs(sk, &s->conn);
 	if (bpf_map_update_elem(&conns, &key, &s->conn, BPF_ANY)) {
+		__u8 one = 1;
+
+		/* Counted once: marked, so that its later transitions do
+		 * not count it again. */
 		nt_lose(NT_LOSS_INFLIGHT_FULL);
+		if (!bpf_map_update_elem(&lost_conns, &key, &one, BPF_NOEXIST))
+			__sync_fetch_and_add(&lost_marks, 1);
 		return NULL;
 	}
 	__sync_fetch_and_add(&tcp_live.open, 1);
@@ -266,8 +304,11 @@ static __always_inline struct tcp_conn *conn_adopt(const struct sock *sk, __u32 
 						   int oldstate)
 {
 	char comm[NT_COMM_LEN] = {};
-	__u8 flags = adopted_direction(sk);
+	__u8 flags;
 
+	if (lost_marked((__u64)sk))
+		return NULL;  /* counted as lost when it began */
+	flags = adopted_direction(sk);
 	if (pid)
 		bpf_get_current_comm(comm, sizeof(comm));
 	if (oldstate != TCP_S_SYN_SENT && oldstate != TCP_S_SYN_RECV)
@@ -408,8 +449,11 @@ int BPF_PROG(tcp_set_state, const struct sock *sk, int oldstate, int newstate)
 			c = conn_adopt(sk, pid, oldstate);
 		else if (trace_all)
 			c = conn_adopt(sk, 0, oldstate);
-		if (!c)
+		if (!c) {
+			if (newstate == TCP_S_CLOSE)
+				lost_unmark(key);
 			return 0;
+		}
 	}
 	switch (newstate) {
 	case TCP_S_ESTABLISHED:
@@ -443,8 +487,10 @@ int BPF_PROG(tcp_destroy, struct sock *sk)
 	__u64 key = (__u64)sk;
 	struct tcp_conn *c = bpf_map_lookup_elem(&conns, &key);
 
-	if (!c)
+	if (!c) {
+		lost_unmark(key);  /* one that never reached CLOSE */
 		return 0;
+	}
 	if (!(c->flags & TCP_F_CLOSED))
 		conn_close(sk, c, BPF_CORE_READ(sk, __sk_common.skc_state));
 	if (emit_events && !emit_at_close)

@@ -25,6 +25,7 @@
 #include "json.h"
 #include "mapsnap.h"
 #include "probes.h"
+#include "retarget.h"
 #include "session.h"
 #include "stackfmt.h"
 #include "subcommands.h"
@@ -731,6 +732,53 @@ static int place(struct cb_ctx *c, const struct nt_target *t, int bi)
 }
 
 /* Fill the maps the probes read: per binary facts and provider kinds. */
+static int fill_maps(struct cb_ctx *c);
+
+/* retarget's hook: a -p process exec'd another executable (TS->t[0]). Its
+ * probes carry the index of its binary's facts in their cookies, so the new
+ * binary is analysed (once), its facts and kinds go into the maps, and its
+ * probes are placed with its own cookies. */
+static void place_again(void *ctx, const struct nt_targets *ts, int *placed, int *failed)
+{
+	struct cb_ctx *c = ctx;
+	int nbins = c->cbs.nbins, res0 = c->probes.nres, placed0 = c->probes.placed;
+	int failed0 = c->probes.failed, err;
+	int bi = nt_cbs_bin_of(&c->cbs, &ts->t[0]);
+
+	*placed = *failed = 0;
+	if (bi < 0) {
+		fprintf(stderr, "nodetap callbacks: ");
+		nt_fputs_escaped(stderr, ts->t[0].path, 4096);
+		fprintf(stderr, ": not traced: more than %d node binaries, or out of memory\n",
+			NT_CB_MAX_BINARIES);
+		return;
+	}
+	if (c->cbs.nbins > nbins) {
+		say_bin(c, &c->cbs.bins[bi]);
+		if ((err = fill_maps(c))) {
+			fprintf(stderr, "nodetap callbacks: filling the BPF maps for ");
+			nt_fputs_escaped(stderr, ts->t[0].path, 4096);
+			fprintf(stderr, ": %s: its probes are not placed\n", strerror(-err));
+			return;
+		}
+	}
+	if (place(c, &ts->t[0], bi)) {
+		fprintf(stderr, "nodetap callbacks: out of memory placing probes again\n");
+		return;
+	}
+	/* Report this placing's results only. */
+	struct nt_probes fresh = {
+		.res = c->probes.res + res0,
+		.nres = c->probes.nres - res0,
+		.placed = c->probes.placed - placed0,
+		.failed = c->probes.failed - failed0,
+	};
+
+	nt_probes_report(&fresh, "callbacks", c->o.json, c->o.verbose);
+	*placed = fresh.placed;
+	*failed = fresh.failed;
+}
+
 static int fill_maps(struct cb_ctx *c)
 {
 	int bins_fd = bpf_map__fd(c->skel->maps.bins), kind_fd = bpf_map__fd(c->skel->maps.kind_of);
@@ -957,6 +1005,7 @@ int cmd_callbacks(int argc, char **argv)
 		.ctx = c,
 	};
 	struct nt_targets targets = { 0 };
+	struct nt_retarget retarget = { 0 };
 	struct bpf_link *fork_link = NULL, *exit_link = NULL;
 	const char *env = getenv("NODETAP_CB_BY_CALLER");
 	int rc;
@@ -1103,12 +1152,18 @@ int cmd_callbacks(int argc, char **argv)
 		       "DUR(ms)");
 	c->session.tick = tick;
 	c->session.tick_ctx = c;
+	/* A -p process that execs another program gets its probes again. */
+	if (nt_retarget_start_placing(&retarget, &c->session, &c->o, place_again, c)) {
+		rc = NT_EXIT_RUNTIME;
+		goto out;
+	}
 	c->t0 = c->last_check_ns = nt_now_ns();
 	if (c->o.command && (rc = nt_session_release_command(&c->session)))
 		goto out;
 	rc = nt_session_run(&c->session, report, c);
 out:
 	nt_session_cleanup(&c->session);
+	nt_retarget_free(&retarget);
 	ring_buffer__free(c->session.rb);
 	for (int i = 0; i < c->nsamplers; i++)
 		bpf_link__destroy(c->samplers[i]);

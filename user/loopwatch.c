@@ -137,8 +137,9 @@ static void say_missing(struct loop_ctx *c, const struct lproc *p, const char *w
 	fputc('\n', stderr);
 }
 
+/* NULL when out of memory, or (*FULL set) when the map is full. */
 static struct lloop *add_loop(struct loop_ctx *c, struct lproc *p, pid_t tid, uint64_t addr,
-			      bool main)
+			      bool main, bool *full)
 {
 	struct loop_val v = { 0 };
 	struct lloop *l, **ls;
@@ -181,6 +182,7 @@ static struct lloop *add_loop(struct loop_ctx *c, struct lproc *p, pid_t tid, ui
 	if (bpf_map_update_elem(c->loops_fd, &key, &v, BPF_ANY)) {
 		/* The map is full (8192 loops): counted as a loss, not sampled. */
 		c->skel->bss->nt_losses[NT_LOSS_AGG_FULL]++;
+		*full = true;
 		free(l);
 		return NULL;
 	}
@@ -220,6 +222,7 @@ static void proc_gone(struct loop_ctx *c, struct lproc *p)
 		}
 	}
 	free(p->checked);
+	free(p->full_tids);
 	free(p);
 }
 
@@ -249,7 +252,13 @@ static void scan_threads(struct loop_ctx *c, struct lproc *p)
 		int known = -1, epfd = -1, rc;
 		uint64_t addr;
 
+		bool full = false, lost = false;
+
 		if (tid <= 0 || tid == p->pid || find_loop(c, tid))
+			continue;
+		for (int i = 0; i < p->nfull; i++)
+			lost |= p->full_tids[i] == tid;
+		if (lost)
 			continue;
 		for (int i = 0; i < p->nchecked; i++)
 			if (p->checked[i].tid == tid)
@@ -264,10 +273,15 @@ static void scan_threads(struct loop_ctx *c, struct lproc *p)
 				checked[nchecked++].epfd = epfd;
 			}
 		} else if (!rc) {
-			struct lloop *l = add_loop(c, p, tid, addr, false);
+			struct lloop *l = add_loop(c, p, tid, addr, false, &full);
+			pid_t *n;
 
 			if (l)
 				say_found(c, p, l, p->main.file, "on the thread's stack");
+			else if (full && (n = realloc(p->full_tids, (size_t)(p->nfull + 1) * sizeof(*n)))) {
+				p->full_tids = n;
+				p->full_tids[p->nfull++] = tid;
+			}
 		}
 	}
 	closedir(d);
@@ -305,7 +319,9 @@ static bool try_proc(struct loop_ctx *c, struct lproc *p)
 	}
 	p->state = P_ACTIVE;
 	nt_symbolizer_note_pid(c->sym, p->pid);
-	l = add_loop(c, p, p->pid, p->main.loop, true);
+	bool full = false;
+
+	l = add_loop(c, p, p->pid, p->main.loop, true, &full);
 	if (l)
 		say_found(c, p, l, p->main.file, p->main.how);
 	scan_threads(c, p);
@@ -980,6 +996,7 @@ void lw_free(struct loop_ctx *c)
 	free(c->loops);
 	for (int i = 0; i < c->nprocs; i++) {
 		free(c->procs[i]->checked);
+		free(c->procs[i]->full_tids);
 		free(c->procs[i]);
 	}
 	free(c->procs);

@@ -40,6 +40,10 @@ struct lproc {
 	 * while they wait on the same fd. */
 	struct { pid_t tid; int epfd; } *checked;
 	int nchecked;
+	/* Threads whose loop did not fit in the loops map: counted as lost
+	 * once, not looked at again (each scan would count them again). */
+	pid_t *full_tids;
+	int nfull;
 };
 
 struct rstack {                  /* one distinct raw stack of a group */

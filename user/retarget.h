@@ -17,6 +17,12 @@
 #include "options.h"
 #include "probes.h"
 #include "session.h"
+#include "targets.h"
+
+/* Places the probes on TS (one target, the new executable) and reports
+ * them as nt_probes_report does; sets how many were placed and not. */
+typedef void (*nt_retarget_place_fn)(void *ctx, const struct nt_targets *ts, int *placed,
+				     int *failed);
 
 struct nt_retarget_pid {
 	pid_t pid;
@@ -35,6 +41,8 @@ struct nt_retarget {
 	int nplaced;
 	void (*next_tick)(void *ctx);    /* the session's tick it wraps */
 	void *next_ctx;
+	nt_retarget_place_fn place;      /* set: the subcommand places them */
+	void *place_ctx;
 };
 
 /* Watch O's -p processes (nothing to do without -p) and hook S's tick,
@@ -42,6 +50,10 @@ struct nt_retarget {
  * same way again. Returns 0 or -ENOMEM (after saying so). */
 int nt_retarget_start(struct nt_retarget *r, struct nt_session *s, const struct nt_opts *o,
 		      const struct nt_probe_spec *specs, int nspecs);
+/* The same for a subcommand whose probes differ per executable (callbacks:
+ * per-binary facts and cookies): PLACE places them, with CTX. */
+int nt_retarget_start_placing(struct nt_retarget *r, struct nt_session *s,
+			      const struct nt_opts *o, nt_retarget_place_fn place, void *ctx);
 /* Check now (the tick does it). */
 void nt_retarget_check(struct nt_retarget *r);
 /* Detach what was placed again and free it all. */
