@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "escape.h"
 #include "heatmap_out.h"
@@ -953,13 +954,9 @@ int lw_load(struct loop_ctx *c, struct bpf_map *pids)
 		fprintf(stderr, "nodetap %s: sharing the process filter: %s\n", c->o.cmd, strerror(-rc));
 		return NT_EXIT_RUNTIME;
 	}
-	if ((rc = nt_test_map_sizes(&c->o, c->skel->obj)))
+	if ((rc = nt_test_map_sizes(&c->o, c->skel->obj)) ||
+	    (rc = nt_load_skeleton(&c->o, c->skel->skeleton)))
 		return rc;
-	if ((rc = loop_bpf__load(c->skel))) {
-		fprintf(stderr, "nodetap %s: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", c->o.cmd, strerror(-rc));
-		return NT_EXIT_RUNTIME;
-	}
 	c->loops_fd = bpf_map__fd(c->skel->maps.loops);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "escape.h"
 #include "httpserve.h"
@@ -1330,20 +1331,20 @@ static int load(struct monitor *m)
 	 * own), summaries only. */
 	m->tcp->rodata->node_mode = true;
 	bpf_map__set_max_entries(m->tcp->maps.events, 4096);
-	/* Tests only: maps small enough to fill (see common.h). */
-	struct nt_opts test_o = { .cmd = "monitor", .verbose = m->o.verbose };
+	/* For the messages, and (tests only) maps small enough to fill (see
+	 * common.h). */
+	struct nt_opts load_o = { .cmd = "monitor", .verbose = m->o.verbose };
 
-	if ((rc = nt_test_map_sizes(&test_o, m->dns->obj)) ||
-	    (rc = nt_test_map_sizes(&test_o, m->conn->obj)) ||
-	    (rc = nt_test_map_sizes(&test_o, m->loop->obj)) ||
-	    (rc = nt_test_map_sizes(&test_o, m->tcp->obj)))
+	if ((rc = nt_test_map_sizes(&load_o, m->dns->obj)) ||
+	    (rc = nt_test_map_sizes(&load_o, m->conn->obj)) ||
+	    (rc = nt_test_map_sizes(&load_o, m->loop->obj)) ||
+	    (rc = nt_test_map_sizes(&load_o, m->tcp->obj)))
 		return rc;
-	if ((rc = dns_bpf__load(m->dns)) || (rc = connect_bpf__load(m->conn)) ||
-	    (rc = loop_bpf__load(m->loop)) || (rc = tcp_bpf__load(m->tcp))) {
-		fprintf(stderr, "nodetap monitor: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		return NT_EXIT_RUNTIME;
-	}
+	if ((rc = nt_load_skeleton(&load_o, m->dns->skeleton)) ||
+	    (rc = nt_load_skeleton(&load_o, m->conn->skeleton)) ||
+	    (rc = nt_load_skeleton(&load_o, m->loop->skeleton)) ||
+	    (rc = nt_load_skeleton(&load_o, m->tcp->skeleton)))
+		return rc;
 	m->exec_link = bpf_program__attach(m->loop->progs.loop_exec);
 	if (!m->exec_link) {
 		fprintf(stderr, "nodetap monitor: attaching raw tracepoint sched_process_exec: %s "
