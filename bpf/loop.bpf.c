@@ -18,7 +18,6 @@
 #include "loop.h"
 
 /* Set by the loader before load. */
-const volatile __u64 period_ns = 10101010;       /* the sampling period */
 const volatile __u64 record_after_ns = 10101010; /* lag from which samples
                                                     go to the loader */
 const volatile bool record_lags = false;         /* every sample's lag goes

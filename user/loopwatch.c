@@ -944,7 +944,6 @@ int lw_load(struct loop_ctx *c, struct bpf_map *pids)
 	}
 	c->skel->rodata->filter_pids = c->o.npids > 0 || c->o.command;
 	c->skel->rodata->follow_children = c->o.command != NULL;
-	c->skel->rodata->period_ns = c->period_ns;
 	/* Samples of an iteration that has run for a sample period go to the
 	 * loader: a blockage loses at most its first sample. */
 	c->skel->rodata->record_after_ns = c->period_ns < ms_to_ns(c->threshold_ms) / 2 ?

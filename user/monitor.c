@@ -1317,7 +1317,6 @@ static int load(struct monitor *m)
 	/* loop: every exec on the host (how node processes are found), and no
 	 * sample sent to user space (lag is counted in the kernel). */
 	m->loop->rodata->filter_pids = false;
-	m->loop->rodata->period_ns = 1000000000ULL / m->o.freq;
 	m->loop->rodata->record_after_ns = ~0ULL;
 	/* No stacks, no per-event records in dns and connect: small maps. */
 	bpf_map__set_max_entries(m->dns->maps.stacks, 1);
