@@ -166,6 +166,31 @@ static __always_inline bool nt_looks_like_node(const char *b)
 	return false;
 }
 
+/* A file's identity as the loaders write it into a node_files map
+ * (include/tcp.h's tcp_file_key, profile.h's profile_file_key): inode, then
+ * the device in the kernel's encoding (major << 20 | minor). */
+struct nt_file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* Is F a node executable: a file of NODE_FILES (a hash keyed by
+ * nt_file_key: --binary files, whatever their names), or one named like
+ * node? */
+static __always_inline bool nt_file_is_node(struct file *f, void *node_files)
+{
+	struct nt_file_key fk = {};
+	char name[32] = {};
+
+	fk.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	fk.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	if (bpf_map_lookup_elem(node_files, &fk))
+		return true;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	return nt_looks_like_node(name);
+}
+
 /* log2 slot of V: 0 for 0, else floor(log2(v)) + 1, capped. */
 static __always_inline __u32 nt_log2_slot(__u64 v)
 {

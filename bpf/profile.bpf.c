@@ -35,6 +35,12 @@ struct {
 	__type(value, __u8);
 } node_files SEC(".maps");
 
+/* nt_file_is_node looks node_files up with an nt_file_key. */
+_Static_assert(sizeof(struct profile_file_key) == sizeof(struct nt_file_key) &&
+	       __builtin_offsetof(struct profile_file_key, dev) ==
+	       __builtin_offsetof(struct nt_file_key, dev),
+	       "profile_file_key must be laid out as nt_file_key");
+
 /* Samples taken of the traced processes, whatever became of them: the
  * counts map sums to this unless an update failed (counted as map_full).
  * With --off-cpu: the nanoseconds blocked, counted the same way. */
@@ -46,17 +52,10 @@ static __always_inline bool runs_node(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	struct profile_file_key fk = {};
-	char name[32] = {};
 
 	if (!exe)
 		return false; /* a kernel thread */
-	fk.ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	fk.dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-	if (bpf_map_lookup_elem(&node_files, &fk))
-		return true;
-	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
-	return nt_looks_like_node(name);
+	return nt_file_is_node(exe, &node_files);
 }
 
 SEC("perf_event")
