@@ -1318,6 +1318,9 @@ static int load(struct monitor *m)
 	 * sample sent to user space (lag is counted in the kernel). */
 	m->loop->rodata->filter_pids = false;
 	m->loop->rodata->record_after_ns = ~0ULL;
+	/* node_execs_only stays off (every exec): its maps are unused. */
+	bpf_map__set_max_entries(m->loop->maps.node_files, 1);
+	bpf_map__set_max_entries(m->loop->maps.watched, 1);
 	/* No stacks, no per-event records in dns and connect: small maps. */
 	bpf_map__set_max_entries(m->dns->maps.stacks, 1);
 	bpf_map__set_max_entries(m->dns->maps.stack_seen, 1);
