@@ -175,6 +175,21 @@ struct nt_file_key {
 	__u32 pad;
 };
 
+/* The node_files map of N entries: node binaries by identity (--binary
+ * files, whatever their names), keyed by KEY, the loader's struct, which
+ * must be laid out as nt_file_key for nt_file_is_node. */
+#define NT_DECLARE_NODE_FILES(KEY, N)                                      \
+	struct {                                                           \
+		__uint(type, BPF_MAP_TYPE_HASH);                           \
+		__uint(max_entries, N);                                    \
+		__type(key, KEY);                                          \
+		__type(value, __u8);                                       \
+	} node_files SEC(".maps");                                         \
+	_Static_assert(sizeof(KEY) == sizeof(struct nt_file_key) &&        \
+		       __builtin_offsetof(KEY, dev) ==                     \
+		       __builtin_offsetof(struct nt_file_key, dev),        \
+		       #KEY " must be laid out as nt_file_key")
+
 /* Is F a node executable: a file of NODE_FILES (a hash keyed by
  * nt_file_key: --binary files, whatever their names), or one named like
  * node? */

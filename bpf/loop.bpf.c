@@ -41,18 +41,7 @@ struct {
 } events SEC(".maps");
 
 /* node_execs_only: the --binary files, by identity (see nt_file_is_node). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct loop_file_key);
-	__type(value, __u8);
-} node_files SEC(".maps");
-
-/* nt_file_is_node looks node_files up with an nt_file_key. */
-_Static_assert(sizeof(struct loop_file_key) == sizeof(struct nt_file_key) &&
-	       __builtin_offsetof(struct loop_file_key, dev) ==
-	       __builtin_offsetof(struct nt_file_key, dev),
-	       "loop_file_key must be laid out as nt_file_key");
+NT_DECLARE_NODE_FILES(struct loop_file_key, 64);
 
 /* node_execs_only: the processes (tgids) the loader watches, whose execs
  * into anything end their loops. */

@@ -28,18 +28,7 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct profile_file_key);
-	__type(value, __u8);
-} node_files SEC(".maps");
-
-/* nt_file_is_node looks node_files up with an nt_file_key. */
-_Static_assert(sizeof(struct profile_file_key) == sizeof(struct nt_file_key) &&
-	       __builtin_offsetof(struct profile_file_key, dev) ==
-	       __builtin_offsetof(struct nt_file_key, dev),
-	       "profile_file_key must be laid out as nt_file_key");
+NT_DECLARE_NODE_FILES(struct profile_file_key, 64);
 
 /* Samples taken of the traced processes, whatever became of them: the
  * counts map sums to this unless an update failed (counted as map_full).

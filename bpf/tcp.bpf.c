@@ -76,17 +76,7 @@ struct {
 	__type(value, __u8);
 } node_pids SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
-	__type(key, struct tcp_file_key);
-	__type(value, __u8);
-} node_files SEC(".maps");
-
-/* nt_file_is_node looks node_files up with an nt_file_key. */
-_Static_assert(sizeof(struct tcp_file_key) == sizeof(struct nt_file_key) &&
-	       __builtin_offsetof(struct tcp_file_key, dev) == __builtin_offsetof(struct nt_file_key, dev),
-	       "tcp_file_key must be laid out as nt_file_key");
+NT_DECLARE_NODE_FILES(struct tcp_file_key, 256);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
