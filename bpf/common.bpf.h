@@ -166,6 +166,46 @@ static __always_inline bool nt_looks_like_node(const char *b)
 	return false;
 }
 
+/* A file's identity as the loaders write it into a node_files map
+ * (include/tcp.h's tcp_file_key, profile.h's profile_file_key): inode, then
+ * the device in the kernel's encoding (major << 20 | minor). */
+struct nt_file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* The node_files map of N entries: node binaries by identity (--binary
+ * files, whatever their names), keyed by KEY, the loader's struct, which
+ * must be laid out as nt_file_key for nt_file_is_node. */
+#define NT_DECLARE_NODE_FILES(KEY, N)                                      \
+	struct {                                                           \
+		__uint(type, BPF_MAP_TYPE_HASH);                           \
+		__uint(max_entries, N);                                    \
+		__type(key, KEY);                                          \
+		__type(value, __u8);                                       \
+	} node_files SEC(".maps");                                         \
+	_Static_assert(sizeof(KEY) == sizeof(struct nt_file_key) &&        \
+		       __builtin_offsetof(KEY, dev) ==                     \
+		       __builtin_offsetof(struct nt_file_key, dev),        \
+		       #KEY " must be laid out as nt_file_key")
+
+/* Is F a node executable: a file of NODE_FILES (a hash keyed by
+ * nt_file_key: --binary files, whatever their names), or one named like
+ * node? */
+static __always_inline bool nt_file_is_node(struct file *f, void *node_files)
+{
+	struct nt_file_key fk = {};
+	char name[32] = {};
+
+	fk.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	fk.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	if (bpf_map_lookup_elem(node_files, &fk))
+		return true;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	return nt_looks_like_node(name);
+}
+
 /* log2 slot of V: 0 for 0, else floor(log2(v)) + 1, capped. */
 static __always_inline __u32 nt_log2_slot(__u64 v)
 {

@@ -23,6 +23,7 @@
  * (the lookup's id), and the TCP state changes of the sockets seen
  * connecting or accepted are sent as events, for one timeline. */
 #include "common.bpf.h"
+#include "sock.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "connect.h"
 #include "uv_layout.h"
@@ -413,14 +414,6 @@ int BPF_KPROBE(node_listen)
 
 /* ---- kernel side -------------------------------------------------------- */
 
-static __always_inline bool v4_mapped(const unsigned char *a)
-{
-	for (int i = 0; i < 10; i++)
-		if (a[i])
-			return false;
-	return a[10] == 0xff && a[11] == 0xff;
-}
-
 static __always_inline void to_v4(struct nt_addr *a)
 {
 	__u32 v4;
@@ -455,7 +448,7 @@ static __always_inline void read_addrs(const struct sock *sk, struct nt_addr *lo
 	bpf_core_read(local->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 	bpf_core_read(remote->addr, 16, &sk->__sk_common.skc_v6_daddr);
 	local->family = remote->family = NT_AF_INET6;
-	if (v4_mapped(remote->addr)) {
+	if (nt_is_v4_mapped(remote->addr)) {
 		to_v4(remote);
 		to_v4(local);
 	}

@@ -18,12 +18,15 @@
 #include "loop.h"
 
 /* Set by the loader before load. */
-const volatile __u64 period_ns = 10101010;       /* the sampling period */
 const volatile __u64 record_after_ns = 10101010; /* lag from which samples
                                                     go to the loader */
 const volatile bool record_lags = false;         /* every sample's lag goes
                                                     to the loader (its heat
                                                     map); see loop_lag_event */
+/* Default mode of loop (no -p, no COMMAND): loop_exec tells the loader of
+ * execs into node and of execs by the processes it watches, not of every
+ * exec on the host. Off for monitor, which follows every exec. */
+const volatile bool node_execs_only = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -36,6 +39,18 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
+
+/* node_execs_only: the --binary files, by identity (see nt_file_is_node). */
+NT_DECLARE_NODE_FILES(struct loop_file_key, 64);
+
+/* node_execs_only: the processes (tgids) the loader watches, whose execs
+ * into anything end their loops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u8);
+} watched SEC(".maps");
 
 #define PF_EXITING_ 0x00000004  /* include/linux/sched.h */
 
@@ -173,15 +188,20 @@ int loop_sample(struct bpf_perf_event_data *ctx)
  * (its other threads too, killed by exec). Mark it at once, so that no
  * sample reads the new program's memory at the old address, and tell the
  * loader, which keeps its counts and looks for the new program's loop.
+ * In default mode, also an exec into node: a new process to watch.
  * raw_tp needs no tracefs. */
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(loop_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 pid = BPF_CORE_READ(p, tgid);
+	struct file *f = BPF_CORE_READ(bprm, file);
 	struct loop_exec_event *ev;
 	struct loop_val *l;
 
 	if (!nt_pid_traced(pid))
+		return 0;
+	if (node_execs_only && !bpf_map_lookup_elem(&watched, &pid) &&
+	    !(f && nt_file_is_node(f, &node_files)))
 		return 0;
 	l = bpf_map_lookup_elem(&loops, &pid);
 	if (l)

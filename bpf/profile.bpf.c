@@ -28,12 +28,7 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct profile_file_key);
-	__type(value, __u8);
-} node_files SEC(".maps");
+NT_DECLARE_NODE_FILES(struct profile_file_key, 64);
 
 /* Samples taken of the traced processes, whatever became of them: the
  * counts map sums to this unless an update failed (counted as map_full).
@@ -46,17 +41,10 @@ static __always_inline bool runs_node(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	struct profile_file_key fk = {};
-	char name[32] = {};
 
 	if (!exe)
 		return false; /* a kernel thread */
-	fk.ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	fk.dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-	if (bpf_map_lookup_elem(&node_files, &fk))
-		return true;
-	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
-	return nt_looks_like_node(name);
+	return nt_file_is_node(exe, &node_files);
 }
 
 SEC("perf_event")

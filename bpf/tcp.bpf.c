@@ -24,6 +24,7 @@
  * - sched:sched_process_exec / sched_process_fork, without -p or COMMAND:
  *   which processes are node (see node_pids below). */
 #include "common.bpf.h"
+#include "sock.bpf.h"
 #include <bpf/bpf_endian.h>
 #include "tcp.h"
 
@@ -107,12 +108,7 @@ struct {
 	__type(value, __u8);
 } node_pids SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
-	__type(key, struct tcp_file_key);
-	__type(value, __u8);
-} node_files SEC(".maps");
+NT_DECLARE_NODE_FILES(struct tcp_file_key, 256);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -153,14 +149,6 @@ static __always_inline bool traced(__u32 tgid)
 	return nt_pid_traced(tgid);
 }
 
-static __always_inline bool is_v4_mapped(const unsigned char *a)
-{
-	for (int i = 0; i < 10; i++)
-		if (a[i])
-			return false;
-	return a[10] == 0xff && a[11] == 0xff;
-}
-
 /* Family, addresses and ports; IPv4-mapped IPv6 becomes IPv4. */
 static __always_inline void read_addrs(const struct sock *sk, struct tcp_conn *c)
 {
@@ -173,7 +161,7 @@ static __always_inline void read_addrs(const struct sock *sk, struct tcp_conn *c
 	if (family == NT_AF_INET6) {
 		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-		if (is_v4_mapped(c->raddr)) {
+		if (nt_is_v4_mapped(c->raddr)) {
 			family = NT_AF_INET;
 			__builtin_memcpy(c->laddr, c->laddr + 12, 4);
 			__builtin_memcpy(c->raddr, c->raddr + 12, 4);
@@ -573,7 +561,7 @@ static __always_inline void rst_sent_unattributed(const struct sk_buff *skb)
 		v = remote_of(0, NULL, NT_AF_INET, addr);
 	} else if (ver == 6) {
 		bpf_probe_read_kernel(addr, 16, head + nh + 8); /* saddr */
-		if (is_v4_mapped(addr)) {
+		if (nt_is_v4_mapped(addr)) {
 			__builtin_memcpy(addr, addr + 12, 4);
 			__builtin_memset(addr + 4, 0, 12);
 			v = remote_of(0, NULL, NT_AF_INET, addr);
@@ -614,21 +602,11 @@ int BPF_PROG(tcp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	struct file *f = BPF_CORE_READ(bprm, file);
-	struct tcp_file_key fk = {};
-	char name[32] = {};
-	bool node;
 	__u8 one = 1;
 
 	if (!node_mode || !f)
 		return 0;
-	fk.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	fk.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	node = bpf_map_lookup_elem(&node_files, &fk) != NULL;
-	if (!node) {
-		bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
-		node = nt_looks_like_node(name);
-	}
-	if (node) {
+	if (nt_file_is_node(f, &node_files)) {
 		if (bpf_map_update_elem(&node_pids, &tgid, &one, BPF_ANY))
 			nt_lose(NT_LOSS_AGG_FULL);
 	} else {

@@ -101,4 +101,11 @@ struct loop_exec_event {
 	unsigned long long time_ns;    /* when */
 };
 
+/* A --binary file in node_files (default mode's exec filter). */
+struct loop_file_key {
+	unsigned long long ino;
+	unsigned int dev;              /* the kernel's encoding: major << 20 | minor */
+	unsigned int pad;
+};
+
 #endif

@@ -18,6 +18,7 @@
 #include "callbacks.h"
 #include "cbsetup.h"
 #include "callbacks.skel.h"
+#include "cmdsetup.h"
 #include "common.h"
 #include "escape.h"
 #include "heatmap_out.h"
@@ -1066,14 +1067,8 @@ int cmd_callbacks(int argc, char **argv)
 		bpf_map__set_max_entries(c->skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c->skel->maps.stack_seen, 1);
 	}
-	if ((rc = nt_test_map_sizes(&c->o, c->skel->obj))) {
-		free(tbin);
-		goto out;
-	}
-	if ((rc = callbacks_bpf__load(c->skel))) {
-		fprintf(stderr, "nodetap callbacks: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_test_map_sizes(&c->o, c->skel->obj)) ||
+	    (rc = nt_load_skeleton(&c->o, c->skel->skeleton))) {
 		free(tbin);
 		goto out;
 	}
@@ -1127,12 +1122,8 @@ int cmd_callbacks(int argc, char **argv)
 			c->min_ms ? "--min-ms" : "--html", strerror(-rc));
 		rc = 0;
 	}
-	c->session.rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, c, NULL);
-	if (!c->session.rb) {
-		fprintf(stderr, "nodetap callbacks: ring buffer: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_session_open_events(&c->session, c->skel->maps.events, on_event, c)))
 		goto out;
-	}
 	if (nt_hm_out_on(&c->hm)) {
 		nt_hm_out_stacks(&c->hm, c->sym, bpf_map__fd(c->skel->maps.stacks),
 				 "not sampled: shorter than the sampler's period (about 1 ms), "

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "connect.h"
 #include "connect.skel.h"
@@ -653,15 +654,9 @@ int cmd_connect(int argc, char **argv)
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c.skel->maps.stack_seen, 1);
 	}
-	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj)) ||
+	    (rc = nt_load_skeleton(&c.o, c.skel->skeleton)))
 		goto out;
-	}
-	if ((rc = connect_bpf__load(c.skel))) {
-		fprintf(stderr, "nodetap connect: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
-		goto out;
-	}
 	for (int i = 0; i < c.nports; i++) {
 		__u8 one = 1;
 
@@ -673,13 +668,8 @@ int cmd_connect(int argc, char **argv)
 	if (mark) {
 		/* Children of node processes are traced too (cluster, workers
 		 * in child processes). */
-		fork_link = bpf_program__attach(c.skel->progs.nt_fork);
-		if (!fork_link) {
-			fprintf(stderr, "nodetap connect: attaching raw tracepoint sched_process_fork: %s\n",
-				strerror(errno));
-			rc = NT_EXIT_RUNTIME;
+		if ((rc = nt_follow_forks(&c.o, c.skel->progs.nt_fork, &fork_link)))
 			goto out;
-		}
 	} else if ((rc = nt_setup_filter(&c.session, &c.o, c.skel->maps.traced_pids,
 					 c.skel->progs.nt_fork, &fork_link))) {
 		goto out;
@@ -718,12 +708,8 @@ int cmd_connect(int argc, char **argv)
 	if (!probes.placed && !c.o.json)
 		fprintf(stderr, "nodetap connect: no node probe placed: connects are counted, but "
 			"without hostnames or origins\n");
-	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_event, &c, NULL);
-	if (!c.session.rb) {
-		fprintf(stderr, "nodetap connect: ring buffer: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_session_open_events(&c.session, c.skel->maps.events, on_event, &c)))
 		goto out;
-	}
 	if (nt_hm_out_on(&c.hm)) {
 		nt_hm_out_stacks(&c.hm, c.sym, bpf_map__fd(c.skel->maps.stacks),
 				 "the stack was not taken: see the losses");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "dns.h"
 #include "dns.skel.h"
@@ -543,15 +544,9 @@ int cmd_dns(int argc, char **argv)
 		bpf_map__set_max_entries(c.skel->maps.stacks, 1);
 		bpf_map__set_max_entries(c.skel->maps.stack_seen, 1);
 	}
-	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj)) ||
+	    (rc = nt_load_skeleton(&c.o, c.skel->skeleton)))
 		goto out;
-	}
-	if ((rc = dns_bpf__load(c.skel))) {
-		fprintf(stderr, "nodetap dns: loading the BPF programs failed: %s (NODETAP_LIBBPF_DEBUG=1 "
-			"shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
-		goto out;
-	}
 	if ((rc = nt_setup_filter(&c.session, &c.o, c.skel->maps.traced_pids,
 				  c.skel->progs.nt_fork, &fork_link)))
 		goto out;
@@ -576,12 +571,8 @@ int cmd_dns(int argc, char **argv)
 		rc = NT_EXIT_RUNTIME;
 		goto out;
 	}
-	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_event, &c, NULL);
-	if (!c.session.rb) {
-		fprintf(stderr, "nodetap dns: ring buffer: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_session_open_events(&c.session, c.skel->maps.events, on_event, &c)))
 		goto out;
-	}
 	if (nt_hm_out_on(&c.hm)) {
 		nt_hm_out_stacks(&c.hm, c.sym, bpf_map__fd(c.skel->maps.stacks),
 				 "the stack was not taken: see the losses");

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "escape.h"
 #include "hist.h"
@@ -580,12 +581,8 @@ int cmd_loop(int argc, char **argv)
 	c.last_report_ns = c.last_rescan_ns = c.last_check_ns = nt_now_ns();
 	if ((rc = lw_load(&c, NULL)))
 		goto out;
-	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), lw_on_event, &c, NULL);
-	if (!c.session.rb) {
-		fprintf(stderr, "nodetap loop: ring buffer: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_session_open_events(&c.session, c.skel->maps.events, lw_on_event, &c)))
 		goto out;
-	}
 	/* Processes that exec later: node started by a shell, COMMAND itself. */
 	exec_link = bpf_program__attach(c.skel->progs.loop_exec);
 	if (!exec_link) {

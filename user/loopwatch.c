@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "escape.h"
 #include "heatmap_out.h"
@@ -210,8 +212,25 @@ static void loop_gone(struct loop_ctx *c, struct lloop *l)
 	l->gone_ns = nt_now_ns();
 }
 
+/* Default mode: whether loop_exec tells of P's execs (into anything: an
+ * exec ends its loop), beside the execs into node it always tells of. A
+ * set that is full loses those execs: counted as map_full. */
+static void watch(struct loop_ctx *c, pid_t pid, bool on)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+
+	if (c->watched_fd < 0)
+		return;
+	if (!on)
+		bpf_map_delete_elem(c->watched_fd, &key);
+	else if (bpf_map_update_elem(c->watched_fd, &key, &one, BPF_ANY))
+		__sync_fetch_and_add(&c->skel->bss->nt_losses[NT_LOSS_AGG_FULL], 1);
+}
+
 static void proc_gone(struct loop_ctx *c, struct lproc *p)
 {
+	watch(c, p->pid, false);
 	for (int i = 0; i < c->nloops; i++)
 		if (c->loops[i]->pid == p->pid)
 			loop_gone(c, c->loops[i]);
@@ -346,6 +365,7 @@ void lw_add_proc(struct loop_ctx *c, pid_t pid, bool explicit_)
 	p->first_try_ns = nt_now_ns();
 	read_comm(pid, pid, p->comm);
 	c->procs[c->nprocs++] = p;
+	watch(c, pid, true);
 	if (!try_proc(c, p))
 		proc_gone(c, p);
 }
@@ -943,13 +963,37 @@ int lw_on_event(void *arg, void *data, size_t len)
 	return 0;
 }
 
+/* Default mode: the --binary files, for loop_exec to tell execs into them
+ * whatever their names (the kernel's device encoding: major << 20 | minor).
+ * Returns 0 or NT_EXIT_RUNTIME after saying why. */
+static int fill_node_files(struct loop_ctx *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.node_files);
+	__u8 one = 1;
+
+	for (int i = 0; i < c->nbins; i++) {
+		struct loop_file_key k = { .ino = c->bins[i].ino,
+					 .dev = (__u32)(major(c->bins[i].dev) << 20 | minor(c->bins[i].dev)) };
+
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
+			fprintf(stderr, "nodetap %s: noting --binary file %d for the exec filter: %s\n",
+				c->o.cmd, i + 1, strerror(errno));
+			return NT_EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
 /* Open and load the BPF object for C's options (loopwatch: with the
  * caller's process filter PIDS). Returns 0 or NT_EXIT_RUNTIME after saying
  * why. */
 int lw_load(struct loop_ctx *c, struct bpf_map *pids)
 {
+	/* -p and COMMAND: traced_pids chooses the execs (nt_pid_traced). */
+	bool node_execs_only = !c->o.npids && !c->o.command;
 	int rc;
 
+	c->watched_fd = -1;
 	c->sym = nt_symbolizer_for(&c->o);
 	c->cache = nt_uv_cache_new();
 	c->skel = loop_bpf__open();
@@ -959,24 +1003,29 @@ int lw_load(struct loop_ctx *c, struct bpf_map *pids)
 	}
 	c->skel->rodata->filter_pids = c->o.npids > 0 || c->o.command;
 	c->skel->rodata->follow_children = c->o.command != NULL;
-	c->skel->rodata->period_ns = c->period_ns;
 	/* Samples of an iteration that has run for a sample period go to the
 	 * loader: a blockage loses at most its first sample. */
 	c->skel->rodata->record_after_ns = c->period_ns < ms_to_ns(c->threshold_ms) / 2 ?
 					   c->period_ns : ms_to_ns(c->threshold_ms) / 2;
 	c->skel->rodata->record_lags = nt_hm_out_on(&c->hm);
+	c->skel->rodata->node_execs_only = node_execs_only;
+	if (!node_execs_only) {
+		/* Unused: keep them small. */
+		bpf_map__set_max_entries(c->skel->maps.node_files, 1);
+		bpf_map__set_max_entries(c->skel->maps.watched, 1);
+	}
 	if (pids && (rc = bpf_map__reuse_fd(c->skel->maps.traced_pids, bpf_map__fd(pids)))) {
 		fprintf(stderr, "nodetap %s: sharing the process filter: %s\n", c->o.cmd, strerror(-rc));
 		return NT_EXIT_RUNTIME;
 	}
-	if ((rc = nt_test_map_sizes(&c->o, c->skel->obj)))
+	if ((rc = nt_test_map_sizes(&c->o, c->skel->obj)) ||
+	    (rc = nt_load_skeleton(&c->o, c->skel->skeleton)))
 		return rc;
-	if ((rc = loop_bpf__load(c->skel))) {
-		fprintf(stderr, "nodetap %s: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", c->o.cmd, strerror(-rc));
-		return NT_EXIT_RUNTIME;
-	}
 	c->loops_fd = bpf_map__fd(c->skel->maps.loops);
+	if (node_execs_only) {
+		c->watched_fd = bpf_map__fd(c->skel->maps.watched);
+		return fill_node_files(c);
+	}
 	return 0;
 }
 

@@ -138,6 +138,8 @@ struct loop_ctx {
 	int nblocks;
 	uint64_t last_report_ns, last_rescan_ns, last_check_ns;
 	int loops_fd;
+	int watched_fd;              /* default mode: the BPF set of watched
+	                                pids (see watch()); -1 otherwise */
 	struct nt_hm_out hm;         /* --heatmap, --html: the lag of every sample */
 	struct nt_file_id bins[NT_MAX_BINARIES];  /* --binary files */
 	int nbins;

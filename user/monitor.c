@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "escape.h"
 #include "httpserve.h"
@@ -1316,8 +1317,10 @@ static int load(struct monitor *m)
 	/* loop: every exec on the host (how node processes are found), and no
 	 * sample sent to user space (lag is counted in the kernel). */
 	m->loop->rodata->filter_pids = false;
-	m->loop->rodata->period_ns = 1000000000ULL / m->o.freq;
 	m->loop->rodata->record_after_ns = ~0ULL;
+	/* node_execs_only stays off (every exec): its maps are unused. */
+	bpf_map__set_max_entries(m->loop->maps.node_files, 1);
+	bpf_map__set_max_entries(m->loop->maps.watched, 1);
 	/* No stacks, no per-event records in dns and connect: small maps. */
 	bpf_map__set_max_entries(m->dns->maps.stacks, 1);
 	bpf_map__set_max_entries(m->dns->maps.stack_seen, 1);
@@ -1330,20 +1333,20 @@ static int load(struct monitor *m)
 	 * own), summaries only. */
 	m->tcp->rodata->node_mode = true;
 	bpf_map__set_max_entries(m->tcp->maps.events, 4096);
-	/* Tests only: maps small enough to fill (see common.h). */
-	struct nt_opts test_o = { .cmd = "monitor", .verbose = m->o.verbose };
+	/* For the messages, and (tests only) maps small enough to fill (see
+	 * common.h). */
+	struct nt_opts load_o = { .cmd = "monitor", .verbose = m->o.verbose };
 
-	if ((rc = nt_test_map_sizes(&test_o, m->dns->obj)) ||
-	    (rc = nt_test_map_sizes(&test_o, m->conn->obj)) ||
-	    (rc = nt_test_map_sizes(&test_o, m->loop->obj)) ||
-	    (rc = nt_test_map_sizes(&test_o, m->tcp->obj)))
+	if ((rc = nt_test_map_sizes(&load_o, m->dns->obj)) ||
+	    (rc = nt_test_map_sizes(&load_o, m->conn->obj)) ||
+	    (rc = nt_test_map_sizes(&load_o, m->loop->obj)) ||
+	    (rc = nt_test_map_sizes(&load_o, m->tcp->obj)))
 		return rc;
-	if ((rc = dns_bpf__load(m->dns)) || (rc = connect_bpf__load(m->conn)) ||
-	    (rc = loop_bpf__load(m->loop)) || (rc = tcp_bpf__load(m->tcp))) {
-		fprintf(stderr, "nodetap monitor: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		return NT_EXIT_RUNTIME;
-	}
+	if ((rc = nt_load_skeleton(&load_o, m->dns->skeleton)) ||
+	    (rc = nt_load_skeleton(&load_o, m->conn->skeleton)) ||
+	    (rc = nt_load_skeleton(&load_o, m->loop->skeleton)) ||
+	    (rc = nt_load_skeleton(&load_o, m->tcp->skeleton)))
+		return rc;
 	m->exec_link = bpf_program__attach(m->loop->progs.loop_exec);
 	if (!m->exec_link) {
 		fprintf(stderr, "nodetap monitor: attaching raw tracepoint sched_process_exec: %s "

@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include "atomicfile.h"
 #include "chrometrace.h"
+#include "cmdsetup.h"
 #include "common.h"
 #include "cpuprofile.h"
 #include "escape.h"
@@ -587,15 +588,9 @@ int cmd_profile(int argc, char **argv)
 	/* One unit in the counts: samples or time blocked, never both. */
 	bpf_program__set_autoload(c.off_cpu ? c.skel->progs.profile_sample : c.skel->progs.profile_offcpu,
 				  false);
-	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj)) ||
+	    (rc = nt_load_skeleton(&c.o, c.skel->skeleton)))
 		goto out;
-	}
-	if ((rc = profile_bpf__load(c.skel))) {
-		fprintf(stderr, "nodetap profile: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
-		goto out;
-	}
 	/* Default mode: node binaries by file too, whatever their names. */
 	for (int i = 0; i < targets.n; i++) {
 		struct profile_file_key k = { .ino = targets.t[i].ino,
@@ -614,12 +609,8 @@ int cmd_profile(int argc, char **argv)
 	}
 	c.keep.sym = c.sym;
 	c.keep.stacks_fd = stacks_fd(&c);
-	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_event, &c, NULL);
-	if (!c.session.rb) {
-		fprintf(stderr, "nodetap profile: ring buffer: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_session_open_events(&c.session, c.skel->maps.events, on_event, &c)))
 		goto out;
-	}
 	if ((rc = nt_setup_filter(&c.session, &c.o, c.skel->maps.traced_pids,
 				  c.skel->progs.nt_fork, &fork_link)))
 		goto out;

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "cmdsetup.h"
 #include "common.h"
 #include "escape.h"
 #include "json.h"
@@ -779,15 +780,9 @@ int cmd_tcp(int argc, char **argv)
 	c.skel->rodata->trace_all = c.all;
 	c.skel->rodata->node_mode = node_mode;
 	c.skel->rodata->emit_events = c.o.events;
-	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj))) {
+	if ((rc = nt_test_map_sizes(&c.o, c.skel->obj)) ||
+	    (rc = nt_load_skeleton(&c.o, c.skel->skeleton)))
 		goto out;
-	}
-	if ((rc = tcp_bpf__load(c.skel))) {
-		fprintf(stderr, "nodetap tcp: loading the BPF programs failed: %s (NODETAP_LIBBPF_DEBUG=1 "
-			"shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
-		goto out;
-	}
 
 	if (node_mode) {
 		/* Follow execs and forks first, then list what runs: a node
@@ -837,12 +832,8 @@ int cmd_tcp(int argc, char **argv)
 	/* Now that every listen() is seen, those made before. */
 	add_running_listeners(&c);
 
-	c.session.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_event, &c, NULL);
-	if (!c.session.rb) {
-		fprintf(stderr, "nodetap tcp: ring buffer: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_session_open_events(&c.session, c.skel->maps.events, on_event, &c)))
 		goto out;
-	}
 	if (!c.o.json)
 		fprintf(stderr, "nodetap tcp: tracing TCP connections of %s; %s\n",
 			c.o.command ? "COMMAND and its children" :

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "chrome_trace.h"
+#include "cmdsetup.h"
 #include "common.h"
 #include "connect.h"
 #include "connect.skel.h"
@@ -680,22 +681,13 @@ int cmd_trace(int argc, char **argv)
 	 * host's connections and state changes overran the default 256 KB
 	 * between two reads (0.1 s). */
 	bpf_map__set_max_entries(c->skel->maps.events, TRACE_RINGBUF_BYTES);
-	if ((rc = connect_bpf__load(c->skel))) {
-		fprintf(stderr, "nodetap trace: loading the BPF programs failed: %s "
-			"(NODETAP_LIBBPF_DEBUG=1 shows the verifier's log)\n", strerror(-rc));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_load_skeleton(&c->o, c->skel->skeleton)))
 		goto out;
-	}
 	if (mark) {
 		if ((rc = seed_node_pids(c, &targets)))
 			goto out;
-		fork_link = bpf_program__attach(c->skel->progs.nt_fork);
-		if (!fork_link) {
-			fprintf(stderr, "nodetap trace: attaching raw tracepoint sched_process_fork: %s\n",
-				strerror(errno));
-			rc = NT_EXIT_RUNTIME;
+		if ((rc = nt_follow_forks(&c->o, c->skel->progs.nt_fork, &fork_link)))
 			goto out;
-		}
 	} else if ((rc = nt_setup_filter(&c->session, &c->o, c->skel->maps.traced_pids,
 					 c->skel->progs.nt_fork, &fork_link))) {
 		goto out;
@@ -716,12 +708,8 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	if ((rc = open_output(c)))
 		goto out;
-	c->session.rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, c, NULL);
-	if (!c->session.rb) {
-		fprintf(stderr, "nodetap trace: ring buffer: %s\n", strerror(errno));
-		rc = NT_EXIT_RUNTIME;
+	if ((rc = nt_session_open_events(&c->session, c->skel->maps.events, on_event, c)))
 		goto out;
-	}
 
 	fprintf(stderr, "nodetap trace: tracing %s into %s; %s\n",
 		c->o.command ? "COMMAND and its children" : c->o.npids ? "the given processes" :
