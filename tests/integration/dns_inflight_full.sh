@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A full in-flight map is counted and reported. nodetap dns keeps each lookup
-# between uv_getaddrinfo and its completion in a hash map of 16384 entries
-# (bpf/dns.bpf.c "inflight"). One node process issues N = 20000 lookups of
-# localhost in one tick: all of them enter uv_getaddrinfo before the first
-# completion runs (libuv queues them for its 4 threads), so about 3600 find
-# the map full. Ground truth: the lookups the process made and saw complete.
-# Every one is either counted or in "inflight_full", exactly; and each lost
-# start's completion is an "unmatched_completions", not a lookup.
+# between uv_getaddrinfo and its completion in 8 slots of its thread, then
+# in a hash map of 16384 entries (bpf/dns.bpf.c "inflight"). One node
+# process issues N = 20000 lookups of localhost in one tick: all of them
+# enter uv_getaddrinfo before the first completion runs (libuv queues them
+# for its 4 threads), so about 3600 find the map full. Ground truth: the
+# lookups the process made and saw complete. Every one is either counted or
+# in "inflight_full", exactly; and each lost start's completion is an
+# "unmatched_completions", not a lookup.
 . "$(dirname "$0")/../lib/common.sh"
 
 N=20000
