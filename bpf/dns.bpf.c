@@ -146,7 +146,11 @@ int BPF_KPROBE(dns_start, void *loop, void *req, void *cb, const char *node)
 	inf->flags = cb ? 0 : DNS_F_SYNC;
 	inf->stack_id = -1;
 	bpf_get_current_comm(inf->comm, sizeof(inf->comm));
-	inf->host[0] = 0;
+	/* All of it, not only the first byte: the buffer is reused lookup
+	 * after lookup, the read stops at the NUL, and the whole buffer is
+	 * the aggregate key: bytes left after a short name by a longer one
+	 * would make one hostname several rows (monitor_dns_one_series). */
+	__builtin_memset(inf->host, 0, sizeof(inf->host));
 	if (node) {
 		n = bpf_probe_read_user_str(inf->host, sizeof(inf->host), node);
 		if (n == sizeof(inf->host)) {
