@@ -73,8 +73,7 @@ uprobe_links() { uprobes_of "$NT_MON_PID" "$DIR/node"; }
 
 start_app old
 nt_monitor_start
-seen() { nt_metric_re "nodetap_event_loop_lag_seconds_count\\{pid=\"$PID_old\",.*\\}" | grep -q .; }
-wait_for 30 "the old process in /metrics" seen
+nt_wait_in_metrics "$PID_old" "the old process"
 lookups old $K1
 expect_count "$PID_old" $K1 "old process, before the upgrade"
 old_links=$(uprobe_links)
@@ -85,8 +84,7 @@ cp "$v22" "$DIR/.node.new"
 mv -f "$DIR/.node.new" "$DIR/node"
 start_app new
 assert_match '^v22\.' "$("$DIR/node" --version)" "the new file's version"
-seen_new() { nt_metric_re "nodetap_event_loop_lag_seconds_count\\{pid=\"$PID_new\",.*\\}" | grep -q .; }
-wait_for 30 "the new process in /metrics" seen_new
+nt_wait_in_metrics "$PID_new" "the new process"
 lookups new $K3
 lookups old $K2
 expect_count "$PID_new" $K3 "new process, after the upgrade"

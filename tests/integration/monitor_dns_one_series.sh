@@ -45,8 +45,7 @@ ip netns exec "$NT_NS" "$NODE" "$TEST_TMP/alternate.js" $R "$long1" "$long2" "$s
 app=$!
 on_exit kill_wait $app
 wait_for 20 "the app ready" test -s "$TEST_TMP/made.ready"
-seen() { nt_metric_re "nodetap_event_loop_lag_seconds_count\\{pid=\"$app\",.*\\}" | grep -q .; }
-wait_for 30 "the app in /metrics" seen
+nt_wait_in_metrics $app "the app"
 kill -USR2 $app
 wait_for 30 "the app's lookups" test -s "$TEST_TMP/made"
 assert_eq $((2 * R)) "$(cat "$TEST_TMP/made")" "lookups of the short name the app made"

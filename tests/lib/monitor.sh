@@ -110,3 +110,11 @@ nt_metric_re() {
 	nt_metrics | NT_RE="^$1\$" awk '{ s = $0; sub(/ [^ ]*$/, "", s) }
 		s ~ ENVIRON["NT_RE"] { sum += $NF; n++ } END { if (n) printf "%d\n", sum }'
 }
+
+# nt_wait_in_metrics PID WHAT: wait (at most 30 s) until the monitor has
+# found PID's event loop, i.e. until PID has a lag series in /metrics: from
+# then on its probes are in place.
+nt_wait_in_metrics() {
+	_nt_has_lag() { nt_metric_re "nodetap_event_loop_lag_seconds_count\\{pid=\"$1\",.*\\}" | grep -q .; }
+	wait_for 30 "$2 in /metrics" _nt_has_lag "$1"
+}
