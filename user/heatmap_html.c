@@ -349,17 +349,11 @@ static int stacks_json(const struct nt_hm_events *ev, FILE *f)
 {
 	const struct nt_profile *p = &ev->stacks;
 	const struct nt_pframe **all;
-	size_t nall = 0, k = 0, nu = 0;
+	size_t nall = 0, nu = 0;
 	char esc[4096 * 4 + 1];
 
-	for (size_t i = 0; i < p->nstacks; i++)
-		nall += (size_t)p->stacks[i].nframes - 1;
-	all = malloc((nall ? nall : 1) * sizeof(*all));
-	if (!all)
+	if (nt_profile_frame_ptrs(p, &all, &nall))
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nstacks; i++)
-		for (int j = 1; j < p->stacks[i].nframes; j++)
-			all[k++] = &p->stacks[i].frames[j];
 	qsort(all, nall, sizeof(*all), pframe_cmp);
 	fputs(",\n\"frames\":[", f);
 	for (size_t i = 0; i < nall; i++) {

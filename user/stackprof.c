@@ -314,21 +314,15 @@ static int func_cmp(const void *pa, const void *pb)
 
 int nt_profile_functions(const struct nt_profile *p, struct nt_pfunc **out, size_t *n)
 {
-	size_t nall = 0, k = 0, nu = 0;
+	size_t nall = 0, nu = 0;
 	const struct nt_pframe **all;
 	struct fent *u;
 	struct nt_pfunc *r;
 
 	*out = NULL;
 	*n = 0;
-	for (size_t i = 0; i < p->nstacks; i++)
-		nall += (size_t)p->stacks[i].nframes - 1;   /* not the process */
-	all = malloc((nall ? nall : 1) * sizeof(*all));
-	if (!all)
+	if (nt_profile_frame_ptrs(p, &all, &nall))
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nstacks; i++)
-		for (int j = 1; j < p->stacks[i].nframes; j++)
-			all[k++] = &p->stacks[i].frames[j];
 	/* The distinct (label, kind), then each stack's frames looked up. */
 	qsort(all, nall, sizeof(*all), fent_cmp_label);
 	u = calloc(nall ? nall : 1, sizeof(*u));
@@ -449,4 +443,22 @@ const char *nt_pframe_kind_name(enum nt_pframe_kind k)
 	case NT_PF_KERNEL: return "kernel";
 	default: return "unknown";   /* NT_PF_MISSING: "[unknown]" frames */
 	}
+}
+
+int nt_profile_frame_ptrs(const struct nt_profile *p, const struct nt_pframe ***out, size_t *n)
+{
+	const struct nt_pframe **all;
+	size_t nall = 0, k = 0;
+
+	for (size_t i = 0; i < p->nstacks; i++)
+		nall += (size_t)p->stacks[i].nframes - 1;   /* not the process */
+	all = malloc((nall ? nall : 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nstacks; i++)
+		for (int j = 1; j < p->stacks[i].nframes; j++)
+			all[k++] = &p->stacks[i].frames[j];
+	*out = all;
+	*n = nall;
+	return 0;
 }

@@ -110,6 +110,10 @@ struct nt_pfunc {
 	const struct nt_pframe *frame;  /* one frame with this label */
 	uint64_t self, total;
 };
+/* Every frame of P's stacks but their process roots, as pointers into P,
+ * into *OUT (malloc'ed, at least one slot; the caller frees it), their
+ * number in *N. Returns 0 or -ENOMEM. */
+int nt_profile_frame_ptrs(const struct nt_profile *p, const struct nt_pframe ***out, size_t *n);
 int nt_profile_functions(const struct nt_profile *p, struct nt_pfunc **out, size_t *n);
 
 /* The call tree of a profile: stacks merged from the root by frame (label
